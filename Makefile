@@ -1,0 +1,30 @@
+# awaken: two commands on a fresh machine.
+#   make demo   installs what it needs, runs the flagship reproduction, prints where the report is
+#   make test   installs what it needs, runs the whole test suite (what CI runs)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PIP    := $(BIN)/pip --disable-pip-version-check --quiet
+
+.PHONY: install demo test test-quick clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -r requirements.txt
+	$(PIP) install --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/awaken reproduce --out runs/demo --overwrite
+
+test: install
+	$(BIN)/pytest
+
+test-quick: install
+	$(BIN)/pytest -m "not slow"
+
+clean:
+	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache

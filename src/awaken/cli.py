@@ -1,0 +1,265 @@
+"""The ``awaken`` command line (typer + rich).
+
+Every command checks its input first (scenario schema, ranges, output directory) and exits with
+status 2 and a message naming the field and what is allowed, before any simulation starts and
+without writing anything. Long runs show a progress bar (mice simulated, rate, time left).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from awaken.config import ConfigError, load_model
+from awaken.lung.scenario import MAX_DAYS, LungScenario
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="awaken: respiratory viral infections awaken dormant breast cancer cells (Chia et al., "
+                       "Nature 2025) - an in-silico laboratory.")
+experiment_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="List and run virtual mouse experiments.")
+app.add_typer(experiment_app, name="experiment")
+
+console = Console()
+errors = Console(stderr=True)
+
+DaysOption = Annotated[Optional[int], typer.Option("--days", min=1, max=MAX_DAYS,
+                                                   help=f"length of the run in days (1-{MAX_DAYS}) [d]")]
+SeedOption = Annotated[Optional[int], typer.Option("--seed", min=0, max=2**32 - 1,
+                                                   help="random seed for the mice's parameter draws (>= 0)")]
+MiceOption = Annotated[Optional[int], typer.Option("--mice", min=1, max=1000, help="mice per group (1-1000) [mice]")]
+OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="replace an existing output directory")]
+
+
+def _fail(message: str) -> None:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except ConfigError as err:
+        _fail(str(err))
+
+
+class _RateColumn(ProgressColumn):
+    """Mice simulated per second."""
+
+    def render(self, task: Task) -> Text:
+        return Text("" if task.speed is None else f"{task.speed:.1f} mice/s", style="progress.data.speed")
+
+
+@contextmanager
+def _progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]]:
+    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("mice"), _RateColumn(), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
+    with Progress(*columns, console=errors, transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def _default_out(prefix: str) -> Path:
+    return Path("runs") / f"{prefix}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+@app.command()
+def reproduce(
+    out: Annotated[Optional[Path], typer.Option("--out", help="run directory to create (default: runs/reproduce-<time>)")] = None,
+    mice: Annotated[int, typer.Option("--mice", min=1, max=1000, help="mice per group (1-1000) [mice]")] = 4,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="random seed (>= 0)")] = 0,
+    days: Annotated[int, typer.Option("--days", min=28, max=MAX_DAYS, help=f"length of every experiment (28-{MAX_DAYS}) [d]")] = 365,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Run every virtual experiment of the study, score the targets and write the report."""
+    from awaken.reproduction import experiments_to_run, reproduce as run_reproduction
+
+    out = out or _default_out("reproduce")
+    with _user_errors():
+        from awaken.rundir import RunDirectory
+
+        RunDirectory(out, overwrite=overwrite)  # refuse an existing directory before any work
+        names = experiments_to_run()
+        with _progress_bar(len(names) * mice, f"{len(names)} experiments") as advance:
+            outcome = run_reproduction(out, mice=mice, seed=seed, days=days, overwrite=overwrite,
+                                       progress=advance, command=sys.argv)
+    _print_scores(outcome.scores or [])
+    failed = [s.id for s in outcome.scores or [] if s.passed is False]
+    console.print(f"\nReport: [bold]{outcome.report}[/]", highlight=False)
+    if failed:
+        errors.print(f"[bold red]{len(failed)} target(s) failed:[/] {', '.join(failed)}")
+        raise typer.Exit(code=1)
+
+
+@experiment_app.command("list")
+def experiment_list(
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """List the shipped virtual experiments."""
+    from awaken.lung.experiments import list_experiments, load_experiment
+
+    with _user_errors():
+        _check_format(fmt)
+        scenarios = [load_experiment(n) for n in list_experiments()]
+    if fmt == "json":
+        print(json.dumps([s.model_dump(mode="json") for s in scenarios], indent=2))
+        return
+    table = Table(title="virtual experiments", show_lines=False)
+    for column in ("name", "host", "virus", "treatments", "description"):
+        table.add_column(column, overflow="fold")
+    for s in scenarios:
+        treatments = "; ".join(f"{t.kind} {t.start_day:g}-{'end' if t.end_day is None else f'{t.end_day:g}'} d"
+                               for t in s.treatments) or "-"
+        host = s.host.strain + (", IL-6 KO" if s.host.il6 == "knockout" else "")
+        table.add_row(s.name, host, s.virus.kind if s.virus else "PBS", treatments, s.description)
+    console.print(table)
+
+
+@experiment_app.command("run")
+def experiment_run(
+    name: Annotated[str, typer.Argument(help="experiment name (see 'awaken experiment list') or a scenario file (.yaml/.toml)")],
+    days: DaysOption = None,
+    seed: SeedOption = None,
+    mice: MiceOption = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="run directory to create (default: runs/<name>-<time>)")] = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Run one virtual experiment and write its tables, figure and report."""
+    from awaken.lung.experiments import resolve_scenario, with_overrides
+    from awaken.reproduction import write_experiment
+    from awaken.rundir import RunDirectory
+
+    with _user_errors():
+        scenario = with_overrides(resolve_scenario(name), days=days, seed=seed, mice=mice)
+        out = out or _default_out(scenario.name)
+        RunDirectory(out, overwrite=overwrite)
+        with _progress_bar(scenario.mice, scenario.name) as advance:
+            outcome = write_experiment(scenario, out, overwrite=overwrite, progress=advance, command=sys.argv)
+    tc = outcome.results[scenario.name].timecourse
+    table = Table(title=f"{scenario.name}: group means ({scenario.mice} mice)")
+    for column in ("day", "dcc_count", "proliferating_fraction", "hybrid_fraction", "il6_pg_per_ml", "virus_titer"):
+        table.add_column(column, justify="right")
+    for day in (0, 3, 6, 9, 15, 28, 60, 365):
+        row = tc[tc["day"] == day]
+        if not row.empty:
+            r = row.iloc[0]
+            table.add_row(f"{day}", f"{r.dcc_count:.3g}", f"{r.proliferating_fraction:.3f}", f"{r.hybrid_fraction:.3f}",
+                          f"{r.il6_pg_per_ml:.3g}", f"{r.virus_titer:.3g}")
+    console.print(table)
+    console.print(f"Report: [bold]{outcome.report}[/]", highlight=False)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "json"):
+        raise ConfigError(f"--format = {fmt!r}: choose 'table' or 'json'")
+
+
+def _print_scores(scores: list) -> None:
+    """Compact scorecard for a terminal (the report and --format json carry the full wording)."""
+    from awaken.report.html import format_band, format_value
+
+    table = Table(title="scorecard (measures and sources: report.html or --format json)")
+    table.add_column("target", no_wrap=True)
+    table.add_column("band", justify="right", overflow="fold")
+    table.add_column("simulated", justify="right", overflow="fold")
+    table.add_column("result", no_wrap=True)
+    for s in scores:
+        result = "[yellow]pending[/]" if s.passed is None else "[green]pass[/]" if s.passed else "[bold red]FAIL[/]"
+        table.add_row(s.id, format_band(s.band), format_value(s.simulated), result)
+    console.print(table)
+
+
+@app.command()
+def targets(
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    run: Annotated[Optional[Path], typer.Option("--run", help="read the scorecard of an existing run directory instead of simulating")] = None,
+    mice: Annotated[int, typer.Option("--mice", min=1, max=1000, help="mice per group (1-1000) [mice]")] = 4,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="random seed (>= 0)")] = 0,
+    days: Annotated[int, typer.Option("--days", min=28, max=MAX_DAYS, help="simulated days per experiment (28-3650; targets read out up to 28 dpi) [d]")] = 60,
+) -> None:
+    """The scorecard: every target of targets.yaml with its band, the simulated value and pass/fail."""
+    from awaken.targets import REQUIRED_EXPERIMENTS, TargetScore, score, to_jsonable
+
+    with _user_errors():
+        _check_format(fmt)
+        if run is not None:
+            path = run / "scorecard.json"
+            if not path.is_file():
+                raise ConfigError(f"--run {run}: no scorecard.json there (is it a run of 'awaken reproduce'?)")
+            scores = [TargetScore(**row) for row in json.loads(path.read_text())]
+        else:
+            from awaken.lung.experiments import load_experiment, run_scenario, with_overrides
+
+            scenarios = [with_overrides(load_experiment(n), days=days, seed=seed, mice=mice) for n in REQUIRED_EXPERIMENTS]
+            results = {}
+            with _progress_bar(len(scenarios) * mice, "scoring targets") as advance:
+                for scenario in scenarios:
+                    results[scenario.name] = run_scenario(scenario, progress=advance)
+            scores = score(results)
+    if fmt == "json":
+        print(json.dumps(to_jsonable(scores), indent=2))
+    else:
+        _print_scores(scores)
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="scenario file (.yaml, .yml or .toml)")],
+) -> None:
+    """Check a scenario file: unknown keys, types and ranges. Exit status 2 if invalid."""
+    with _user_errors():
+        scenario = load_model(file, LungScenario)
+    console.print(f"[green]ok[/]: {file} is a valid lung scenario ({scenario.name}, sha256 {scenario.sha256()[:16]})",
+                  highlight=False)
+
+
+@app.command()
+def parameters(
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    virus: Annotated[str, typer.Option("--virus", help="influenza_a_pr8 or sars_cov_2_ma10")] = "influenza_a_pr8",
+) -> None:
+    """The mouse parameter table: value, unit, plausible range, variability and source."""
+    from awaken.lung.parameters import VIRUS_KINDS, load_parameter_table
+
+    with _user_errors():
+        _check_format(fmt)
+        if virus not in VIRUS_KINDS:
+            raise ConfigError(f"--virus = {virus!r}: choose one of {', '.join(VIRUS_KINDS)}")
+        rows = load_parameter_table("mouse").parameters(virus)
+    if fmt == "json":
+        print(json.dumps([p.model_dump() for p in rows], indent=2))
+        return
+    table = Table(title=f"mouse lung parameters ({virus})")
+    for column in ("name", "value", "unit", "range", "cv", "source"):
+        table.add_column(column, overflow="fold")
+    for p in rows:
+        table.add_row(p.name, f"{p.value:g}", p.unit, f"{p.range[0]:g} - {p.range[1]:g}", f"{p.cv:g}", p.source)
+    console.print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,158 @@
+"""Parameters of the lung model: one table per species, with value, unit, range and source.
+
+The tables live in ``awaken/lung/data/<species>_parameters.yaml``; this module loads and checks
+them (unknown keys are refused, every value must sit inside its plausible range) and draws
+individual animals around the nominal values.
+
+Inter-individual variability follows the virtual-cohort practice of Jenner et al. 2021 (PLOS
+Pathog 17:e1009753): each parameter with a coefficient of variation ``cv > 0`` is drawn from a
+log-normal distribution whose median is the nominal value, redrawn until it falls inside the
+plausible range. Draws depend only on ``(seed, animal index)``, so the same seed gives the same
+animals in every experiment (common random numbers: group differences are the treatment, not
+sampling noise).
+
+Example
+-------
+>>> from awaken.lung.parameters import load_parameter_table
+>>> table = load_parameter_table("mouse")
+>>> table.get("il6_clearance").unit
+'1/d'
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Parameter", "VirusStrain", "ParameterTable", "load_parameter_table", "draw_individuals", "VIRUS_KINDS"]
+
+VIRUS_KINDS = ("influenza_a_pr8", "sars_cov_2_ma10")
+
+
+class Parameter(BaseModel):
+    """One model parameter with everything a reader needs to judge it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    symbol: str
+    value: float
+    unit: str
+    range: tuple[float, float]
+    cv: float = Field(0.0, ge=0.0, le=2.0, description="inter-individual coefficient of variation")
+    source: str
+    calibrated_to: list[str] = Field(default_factory=list, description="target ids this value was tuned to")
+    description: str
+
+    @model_validator(mode="after")
+    def _value_inside_range(self) -> Parameter:
+        lo, hi = self.range
+        if not lo <= hi:
+            raise ValueError(f"{self.name}: range [{lo}, {hi}] is backwards")
+        if not lo <= self.value <= hi:
+            raise ValueError(f"{self.name}: value {self.value} outside its plausible range [{lo}, {hi}]")
+        if self.cv > 0 and lo <= 0:
+            raise ValueError(f"{self.name}: a log-normally varying parameter needs a positive lower bound")
+        return self
+
+
+class VirusStrain(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str
+    titer_unit: str
+    dose_unit: str
+    default_dose: float
+    dose_source: str
+    parameters: list[Parameter]
+
+
+class ParameterTable(BaseModel):
+    """A species' parameter table: host parameters plus one block per virus strain."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    species: str
+    description: str
+    host: list[Parameter]
+    viruses: dict[Literal["influenza_a_pr8", "sars_cov_2_ma10"], VirusStrain]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ParameterTable:
+        host_names = [p.name for p in self.host]
+        if len(set(host_names)) != len(host_names):
+            raise ValueError("duplicate host parameter names")
+        virus_sets = {k: {p.name for p in v.parameters} for k, v in self.viruses.items()}
+        first = next(iter(virus_sets.values()))
+        for kind, names in virus_sets.items():
+            if names != first:
+                raise ValueError(f"virus strain {kind} does not define the same parameters as the others")
+            if names & set(host_names):
+                raise ValueError(f"virus strain {kind} redefines host parameters {sorted(names & set(host_names))}")
+        return self
+
+    def parameters(self, virus: str = "influenza_a_pr8") -> list[Parameter]:
+        """Host parameters plus those of ``virus``."""
+        return [*self.host, *self.viruses[virus].parameters]
+
+    def get(self, name: str, virus: str = "influenza_a_pr8") -> Parameter:
+        for p in self.parameters(virus):
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def nominal(self, virus: str = "influenza_a_pr8") -> dict[str, float]:
+        return {p.name: p.value for p in self.parameters(virus)}
+
+
+@lru_cache(maxsize=None)
+def load_parameter_table(species: str = "mouse") -> ParameterTable:
+    """Load and validate the shipped parameter table of ``species``."""
+    path = resources.files("awaken.lung") / "data" / f"{species}_parameters.yaml"
+    if not path.is_file():
+        raise KeyError(f"no parameter table for species {species!r}")
+    return ParameterTable.model_validate(yaml.safe_load(path.read_text()))
+
+
+def draw_individuals(
+    table: ParameterTable,
+    virus: str,
+    n: int,
+    seed: int,
+    overrides: dict[str, float] | None = None,
+    variability: bool = True,
+) -> list[dict[str, float]]:
+    """Parameter sets of ``n`` individuals; individual ``i`` depends only on ``(seed, i)``.
+
+    ``overrides`` replace nominal values (the median of the draw) before sampling. With
+    ``variability=False`` every individual is the typical one (nominal values and overrides).
+    """
+    overrides = overrides or {}
+    if not variability:
+        return [{**table.nominal(virus), **overrides} for _ in range(n)]
+    params = sorted(table.parameters(virus), key=lambda p: p.name)
+    animals = []
+    for i in range(n):
+        rng = np.random.default_rng(np.random.SeedSequence([seed, i]))
+        values = {}
+        for p in params:
+            median = overrides.get(p.name, p.value)
+            if p.cv == 0 or median == 0:
+                # Consume the same number of draws either way so that one parameter's cv never
+                # shifts another parameter's draw.
+                rng.standard_normal(8)
+                values[p.name] = median
+                continue
+            sigma = math.sqrt(math.log1p(p.cv**2))
+            lo, hi = p.range
+            candidates = median * np.exp(sigma * rng.standard_normal(8))
+            inside = candidates[(candidates >= lo) & (candidates <= hi)]
+            values[p.name] = float(inside[0]) if inside.size else float(np.clip(candidates[0], lo, hi))
+        animals.append(values)
+    return animals

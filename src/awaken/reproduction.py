@@ -1,0 +1,170 @@
+"""The flagship: run the study's virtual experiments, score them and write a run directory.
+
+``reproduce`` runs every shipped lung experiment, computes the scorecard, and writes Parquet
+tables, figures (PNG + SVG), ``scorecard.json``, ``run.json`` and ``report.html`` into a run
+directory that appears atomically. ``write_experiment`` does the same for a single experiment.
+
+Run directory layout::
+
+    run.json                 provenance
+    report.html              self-contained report
+    scorecard.json           targets with bands, simulated values and pass/fail (reproduce only)
+    tables/timecourse.parquet  group means per experiment and day
+    tables/per_mouse.parquet   every mouse, day, read-out and state
+    tables/parameters.parquet  every mouse's parameter values
+    figures/*.png, *.svg
+
+Example
+-------
+>>> from awaken.reproduction import experiments_to_run
+>>> "influenza" in experiments_to_run()
+True
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from awaken.lung.experiments import ExperimentResult, list_experiments, load_experiment, run_scenario, with_overrides
+from awaken.lung.parameters import load_parameter_table
+from awaken.lung.scenario import LungScenario
+from awaken.report import figures
+from awaken.report.html import ReportFigure, render_report
+from awaken.rundir import RunDirectory, provenance, utc_now
+from awaken.targets import LAST_TARGET_DAY, TargetScore, score, to_jsonable
+
+__all__ = ["Outcome", "experiments_to_run", "run_experiments", "reproduce", "write_experiment"]
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where a run was written and what it found."""
+
+    path: Path
+    results: dict[str, ExperimentResult]
+    scores: list[TargetScore] | None
+
+    @property
+    def report(self) -> Path:
+        return self.path / "report.html"
+
+
+def experiments_to_run() -> tuple[str, ...]:
+    """Every shipped experiment (the reproduction runs them all)."""
+    return list_experiments()
+
+
+def run_experiments(scenarios: Sequence[LungScenario], progress: Progress | None = None) -> dict[str, ExperimentResult]:
+    return {s.name: run_scenario(s, progress=progress) for s in scenarios}
+
+
+def _tables(results: Mapping[str, ExperimentResult]) -> dict[str, pd.DataFrame]:
+    timecourse = pd.concat([r.timecourse.assign(experiment=name) for name, r in results.items()], ignore_index=True)
+    per_mouse = pd.concat([r.per_mouse.assign(experiment=name) for name, r in results.items()], ignore_index=True)
+    params = pd.concat([r.parameters.assign(experiment=name) for name, r in results.items()], ignore_index=True)
+
+    def first(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[["experiment", *[c for c in frame.columns if c != "experiment"]]]
+
+    return {"timecourse": first(timecourse), "per_mouse": first(per_mouse), "parameters": first(params)}
+
+
+def _save_figures(run: RunDirectory, specs: Sequence[tuple[str, str, str, object]]) -> list[ReportFigure]:
+    out = []
+    for stem, title, caption, fig in specs:
+        paths = run.save_figure(stem, fig)
+        plt.close(fig)
+        out.append(ReportFigure(stem=stem, title=title, caption=caption, svg=paths["svg"].read_bytes()))
+    return out
+
+
+def _write(run: RunDirectory, *, results: Mapping[str, ExperimentResult], scores: list[TargetScore] | None,
+           report_figures: list[ReportFigure], title: str, intro: str, started: str,
+           command: Sequence[str] | None) -> None:
+    tables = _tables(results)
+    for name, frame in tables.items():
+        run.write_parquet(f"tables/{name}.parquet", frame)
+    if scores is not None:
+        run.write_json("scorecard.json", to_jsonable(scores))
+    scenarios = list(results.values())
+    first = scenarios[0].scenario
+    prov = provenance(
+        command=list(command if command is not None else sys.argv),
+        scenarios=[{"name": r.name, "sha256": r.scenario.sha256(), "scenario": r.scenario.model_dump(mode="json")}
+                   for r in scenarios],
+        seed=first.seed, started=started, finished=utc_now())
+    run.write_json("run.json", prov)
+    table = load_parameter_table(first.species)
+    virus = first.virus_kind
+    mouse_scores = [s for s in scores or [] if s.passed is not None]
+    html = render_report(
+        title=title, intro=intro, prov=prov, scores=scores,
+        n_scored=len(mouse_scores), n_passed=sum(bool(s.passed) for s in mouse_scores),
+        n_failed=sum(not s.passed for s in mouse_scores),
+        n_pending=sum(s.passed is None for s in scores or []),
+        figures=report_figures, experiments=[r.scenario for r in scenarios], mice=first.mice,
+        parameters=table.parameters(virus), parameter_virus=f"mouse, {table.viruses[virus].label}",
+        tables=[f"tables/{n}.parquet" for n in tables])
+    run.write_text("report.html", html)
+
+
+def reproduce(out: str | Path, *, mice: int = 4, seed: int = 0, days: int = 365, overwrite: bool = False,
+              progress: Progress | None = None, command: Sequence[str] | None = None) -> Outcome:
+    """Run every virtual experiment of the study, score the targets, write the run directory."""
+    if days < LAST_TARGET_DAY:
+        from awaken.config import ConfigError
+
+        raise ConfigError(f"days = {days}: the reproduction needs at least {LAST_TARGET_DAY} d (the last read-out)")
+    scenarios = [with_overrides(load_experiment(n), days=days, seed=seed, mice=mice) for n in experiments_to_run()]
+    started = utc_now()
+    with RunDirectory(out, overwrite=overwrite) as run:
+        results = run_experiments(scenarios, progress)
+        scores = score(results)
+        specs = [
+            ("dcc_burden", "Dormant cancer cells wake after respiratory infection",
+             "HER2+ DCCs per three lung sections (log scale) for every group: group means (lines), mice "
+             "(bands, dots) and box plots at 3, 6, 9, 15 and 28 dpi as in the study's Figure 1; panel e follows "
+             "every group for the whole run.", figures.dcc_burden(results)),
+            ("phenotypes", "Proliferation and the phenotype switch",
+             "Ki67+ fraction of DCCs, and the dormant mesenchymal -> hybrid E/M -> proliferating epithelial "
+             "composition with influenza and in IL-6 knockout mice.", figures.phenotypes(results)),
+            ("inflammation", "Virus, IL-6 and neutrophils",
+             "Lung virus titre (dotted line: detection limit), IL-6 in lavage fluid and lung neutrophils.",
+             figures.inflammation(results)),
+            ("t_cells", "CD4 T cells hold back CD8 T cells",
+             "CD4 T cells in the lung and in lesion aggregates, and activated CD8 T cells, with antibodies "
+             "given from 9 to 28 dpi (shaded).", figures.t_cells(results)),
+        ]
+        report_figures = _save_figures(run, specs)
+        _write(run, results=results, scores=scores, report_figures=report_figures,
+               title="awaken: respiratory viral infections awaken dormant breast cancer cells in the lung",
+               intro=("A virtual reproduction of the mouse experiments of Chia et al., Nature 645:496 (2025): "
+                      f"{len(results)} groups of {mice} MMTV-Her2 (or wild-type) mice, simulated for {days} days "
+                      "with awaken's within-host lung model, scored against every published observation."),
+               started=started, command=command)
+    return Outcome(path=Path(out), results=results, scores=scores)
+
+
+def write_experiment(scenario: LungScenario, out: str | Path, *, overwrite: bool = False,
+                     progress: Progress | None = None, command: Sequence[str] | None = None) -> Outcome:
+    """Run one experiment and write its run directory (tables, overview figure, report)."""
+    started = utc_now()
+    with RunDirectory(out, overwrite=overwrite) as run:
+        results = run_experiments([scenario], progress)
+        result = results[scenario.name]
+        report_figures = _save_figures(run, [(
+            "overview", f"Experiment {scenario.name}",
+            "DCC count (log scale; box plots at 3, 6, 9, 15, 28 dpi), DCC phenotype fractions, virus and IL-6, "
+            "immune cells. Lines are group means; bands span the mice.", figures.experiment_overview(result))])
+        _write(run, results=results, scores=None, report_figures=report_figures,
+               title=f"awaken experiment: {scenario.name}", intro=scenario.description or scenario.name,
+               started=started, command=command)
+    return Outcome(path=Path(out), results=results, scores=None)

@@ -1,0 +1,31 @@
+"""Shared fixtures: the study's virtual experiments, run once per test session."""
+
+from __future__ import annotations
+
+import pytest
+
+from awaken.lung.experiments import ExperimentResult, list_experiments, load_experiment, run_scenario, with_overrides
+from awaken.targets import TargetScore, load_targets, score
+
+#: Days simulated for the session's experiments: every target reads out at or before 28 dpi; 60 days
+#: also covers the return to dormancy.
+SESSION_DAYS = 60
+SEED = 0
+MICE = 4
+
+
+@pytest.fixture(scope="session")
+def study() -> dict[str, ExperimentResult]:
+    """Every shipped experiment, default seed, four mice per group, 60 days."""
+    return {name: run_scenario(with_overrides(load_experiment(name), days=SESSION_DAYS, seed=SEED, mice=MICE))
+            for name in list_experiments()}
+
+
+@pytest.fixture(scope="session")
+def scores(study: dict[str, ExperimentResult]) -> dict[str, TargetScore]:
+    return {s.id: s for s in score(study)}
+
+
+@pytest.fixture(scope="session")
+def targets() -> dict[str, dict]:
+    return {t["id"]: t for group in load_targets().values() for t in group}

@@ -1,0 +1,136 @@
+"""The command line: every command, its help, and bad input (exit 2, nothing written)."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from awaken.cli import app
+
+runner = CliRunner()
+
+COMMANDS = (["reproduce"], ["experiment", "list"], ["experiment", "run"], ["targets"], ["validate"], ["parameters"])
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c))
+def test_every_command_has_help(command):
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+@pytest.mark.parametrize("command", [["reproduce"], ["experiment", "run"], ["targets"]], ids=lambda c: " ".join(c))
+def test_help_gives_units(command):
+    output = invoke(*command, "--help").output
+    assert "[d]" in output and "[mice]" in output
+
+
+def test_experiment_list_names_every_experiment():
+    result = invoke("experiment", "list", "--format", "json")
+    assert result.exit_code == 0
+    names = {e["name"] for e in json.loads(result.stdout)}
+    assert {"pbs", "influenza", "sars_cov_2", "anti_cd4_influenza"} <= names
+
+
+def test_experiment_run_writes_a_run_directory(tmp_path):
+    out = tmp_path / "run"
+    result = invoke("experiment", "run", "influenza", "--days", "30", "--mice", "2", "--seed", "3", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    for relative in ("run.json", "report.html", "tables/timecourse.parquet", "tables/per_mouse.parquet",
+                     "tables/parameters.parquet", "figures/overview.png", "figures/overview.svg"):
+        assert (out / relative).is_file(), relative
+    timecourse = pq.read_table(out / "tables/timecourse.parquet").to_pandas()
+    assert list(timecourse["day"]) == list(range(31))
+    provenance = json.loads((out / "run.json").read_text())
+    assert provenance["seed"] == 3 and provenance["scenarios"][0]["scenario"]["days"] == 30
+    assert {"awaken_version", "git", "command", "started", "finished", "dependencies"} <= set(provenance)
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_scenario_file_runs_and_validates(tmp_path):
+    scenario = tmp_path / "mine.toml"
+    scenario.write_text('name = "mine"\ndays = 20\nmice = 1\n[virus]\nkind = "sars_cov_2_ma10"\n')
+    assert invoke("validate", str(scenario)).exit_code == 0
+    result = invoke("experiment", "run", str(scenario), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("name: x\ncolour: red\n", "colour: unknown key"),
+        ("name: x\nvirus: {kind: influenza_a_pr8, dose: -1}\n", "virus.dose = -1"),
+        ("name: x\nvirus: {kind: measles}\n", "virus.kind = \"measles\""),
+        ("name: x\ndays: 99999\n", "days = 99999"),
+    ],
+)
+def test_bad_scenario_exits_2_with_a_clear_message_and_writes_nothing(tmp_path, content, expected):
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text(content)
+    out = tmp_path / "out"
+    for args in (["validate", str(scenario)], ["experiment", "run", str(scenario), "--out", str(out)]):
+        result = invoke(*args)
+        assert result.exit_code == 2, result.output
+        assert expected in result.output
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+@pytest.mark.parametrize("args", [["--days", "0"], ["--days", "5000"], ["--mice", "0"], ["--seed", "-1"]])
+def test_bad_options_exit_2_and_write_nothing(tmp_path, args):
+    out = tmp_path / "out"
+    result = invoke("experiment", "run", "pbs", *args, "--out", str(out))
+    assert result.exit_code == 2
+    assert "range" in result.output or "Invalid value" in result.output
+    assert not out.exists()
+
+
+def test_unknown_experiment_exits_2(tmp_path):
+    result = invoke("experiment", "run", "flu", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2 and "unknown experiment 'flu'" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_existing_output_directory_is_refused_before_work(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = invoke("experiment", "run", "pbs", "--days", "10", "--out", str(out))
+    assert result.exit_code == 2 and "already exists" in result.output
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_parameters_table_lists_units_and_sources():
+    result = invoke("parameters", "--format", "json")
+    rows = json.loads(result.stdout)
+    assert all(r["unit"] and r["source"] and len(r["range"]) == 2 for r in rows)
+    assert invoke("parameters", "--virus", "zika").exit_code == 2
+
+
+def test_targets_reads_a_stored_scorecard(tmp_path):
+    (tmp_path / "scorecard.json").write_text(json.dumps([{
+        "id": "M1_mock_dormant", "observation": "o", "measure": "m", "band": [0.7, 1.5], "band_from": "ours",
+        "source": "P", "simulated": 1.0, "passed": True, "note": "", "parts": {}}]))
+    result = invoke("targets", "--run", str(tmp_path), "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)[0]["passed"] is True
+    assert invoke("targets", "--run", str(tmp_path / "nope")).exit_code == 2
+
+
+@pytest.mark.slow
+def test_targets_json_shows_every_mouse_target_passed():
+    result = invoke("targets", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    mouse = [r for r in rows if r["id"].startswith("M")]
+    assert len(mouse) == 11
+    assert all(set(r) >= {"id", "measure", "band", "simulated", "passed"} for r in rows)
+    assert [r["id"] for r in mouse if r["passed"] is not True] == []

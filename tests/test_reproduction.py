@@ -1,0 +1,82 @@
+"""The flagship reproduction: run directory, report, determinism."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from awaken.lung.experiments import list_experiments, load_experiment, with_overrides
+from awaken.reproduction import reproduce, write_experiment
+from awaken.targets import load_targets
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "repro"
+    return reproduce(out, mice=2, seed=1, days=40, command=["awaken", "reproduce", "--test"])
+
+
+def test_reproduction_writes_every_part_of_the_run_directory(small_run):
+    out = small_run.path
+    for relative in ("run.json", "report.html", "scorecard.json", "tables/timecourse.parquet",
+                     "tables/per_mouse.parquet", "tables/parameters.parquet"):
+        assert (out / relative).is_file(), relative
+    for stem in ("dcc_burden", "phenotypes", "inflammation", "t_cells"):
+        for ext in ("png", "svg"):
+            assert (out / "figures" / f"{stem}.{ext}").stat().st_size > 1000, (stem, ext)
+    provenance = json.loads((out / "run.json").read_text())
+    assert provenance["command"] == ["awaken", "reproduce", "--test"]
+    assert {s["name"] for s in provenance["scenarios"]} == set(list_experiments())
+    assert all(len(s["sha256"]) == 64 for s in provenance["scenarios"])
+    assert provenance["dependencies"]["numpy"]
+
+
+def test_report_is_self_contained_and_shows_every_target(small_run):
+    html = small_run.report.read_text()
+    assert not re.search(r'(src|href)="(?!data:|#)', html), "report must not reference external files"
+    assert "<script" not in html
+    for group in load_targets().values():
+        for target in group:
+            assert target["id"] in html
+    assert html.count("data:image/svg+xml;base64,") == 4
+
+
+def test_scorecard_json_matches_the_targets_file(small_run):
+    rows = json.loads((small_run.path / "scorecard.json").read_text())
+    ids = [t["id"] for group in load_targets().values() for t in group]
+    assert [r["id"] for r in rows] == ids
+    assert all({"id", "measure", "band", "simulated", "passed"} <= set(r) for r in rows)
+
+
+def test_same_seed_gives_identical_parquet_bytes(tmp_path):
+    scenario = with_overrides(load_experiment("anti_cd4_influenza"), days=30, mice=2, seed=4)
+    write_experiment(scenario, tmp_path / "a")
+    write_experiment(scenario, tmp_path / "b")
+    for table in ("timecourse", "per_mouse", "parameters"):
+        a = (tmp_path / "a" / "tables" / f"{table}.parquet").read_bytes()
+        b = (tmp_path / "b" / "tables" / f"{table}.parquet").read_bytes()
+        assert a == b, table
+
+
+def test_a_failed_run_leaves_nothing_behind(tmp_path, monkeypatch):
+    import awaken.reproduction as reproduction
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(reproduction, "_save_figures", broken)
+    scenario = with_overrides(load_experiment("pbs"), days=5, mice=1)
+    with pytest.raises(RuntimeError):
+        write_experiment(scenario, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_the_flagship_default_run_passes_every_mouse_target(tmp_path):
+    """What `make demo` runs: every experiment, 4 mice, 365 days, seed 0."""
+    outcome = reproduce(tmp_path / "demo")
+    failed = [s.id for s in outcome.scores if s.passed is False]
+    assert failed == []
+    assert all(r.scenario.days == 365 for r in outcome.results.values())
