@@ -120,6 +120,9 @@ def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
     message = error["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
+    if isinstance(given, dict):
+        # A rule across several fields (a model validator): its message names the fields itself.
+        return f"{field}: {message}" if loc else message
     allowed = _allowed(_field_info(model, loc))
     return f"{field} = {value}: {message}" + (f" ({allowed})" if allowed else "")
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from awaken.config import ConfigError
 from awaken.lung.experiments import ExperimentResult, list_experiments, load_experiment, run_scenario, with_overrides
 from awaken.lung.parameters import load_parameter_table
 from awaken.lung.scenario import LungScenario
@@ -120,8 +121,6 @@ def reproduce(out: str | Path, *, mice: int = 4, seed: int = 0, days: int = 365,
               progress: Progress | None = None, command: Sequence[str] | None = None) -> Outcome:
     """Run every virtual experiment of the study, score the targets, write the run directory."""
     if days < LAST_TARGET_DAY:
-        from awaken.config import ConfigError
-
         raise ConfigError(f"days = {days}: the reproduction needs at least {LAST_TARGET_DAY} d (the last read-out)")
     scenarios = [with_overrides(load_experiment(n), days=days, seed=seed, mice=mice) for n in experiments_to_run()]
     started = utc_now()

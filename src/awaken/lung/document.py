@@ -24,6 +24,7 @@ __all__ = ["model_markdown"]
 
 #: Display symbols of the schedule-driven controls.
 CONTROL_SYMBOLS = {
+    "virus_exposed": "u_V",
     "anti_cd4_on": "u_CD4",
     "anti_cd8_on": "u_CD8",
     "anti_ly6g_on": "u_Ly6G",
@@ -35,6 +36,7 @@ CONTROL_SYMBOLS = {
     "mechanism_seeding": "m_seed",
 }
 CONTROL_MEANING = {
+    "virus_exposed": "0 before the infection event, 1 after (no infection without exposure)",
     "anti_cd4_on": "1 while anti-CD4 (GK1.5) is given, else 0",
     "anti_cd8_on": "1 while anti-CD8 (2.43) is given, else 0",
     "anti_ly6g_on": "1 while anti-Ly6G (1A8) is given, else 0",

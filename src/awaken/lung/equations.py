@@ -109,6 +109,7 @@ DCC_STATES: tuple[str, ...] = ("dcc_dormant", "dcc_hybrid", "dcc_proliferating")
 #: genotypes, mechanism ablations). They are ordinary parameters of the equations whose values the
 #: experiment sets piecewise in time; see :mod:`awaken.lung.experiments`.
 CONTROLS: tuple[str, ...] = (
+    "virus_exposed",
     "anti_cd4_on",
     "anti_cd8_on",
     "anti_ly6g_on",
@@ -162,7 +163,9 @@ def reactions(s: SimpleNamespace, p: SimpleNamespace) -> list[Reaction]:
 
     r = [
         # --- virus and epithelium (Myers et al. 2021) ---
-        Reaction("infection", p.virus_infectivity * s.target_cells * s.virus,
+        # Infection is gated by exposure: the uninfected lung is unstable to virus (within-host R0 > 1),
+        # so without the gate a round-off speck of virus could start an infection on its own.
+        Reaction("infection", p.virus_exposed * p.virus_infectivity * s.target_cells * s.virus,
                  {"target_cells": -1, "infected_eclipse": 1}, "infection"),
         Reaction("eclipse_exit", p.eclipse_exit_rate * s.infected_eclipse,
                  {"infected_eclipse": -1, "infected_productive": 1}, "infection"),

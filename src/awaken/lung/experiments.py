@@ -28,7 +28,7 @@ from awaken.config import ConfigError, load_model, validate_document
 from awaken.lung import equations
 from awaken.lung.compiled import compiled_model
 from awaken.lung.parameters import draw_individuals, load_parameter_table
-from awaken.lung.scenario import MAX_DAYS, TREATMENT_CONTROLS, LungScenario
+from awaken.lung.scenario import TREATMENT_CONTROLS, LungScenario
 from awaken.lung.solver import Event, Trajectory, simulate
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "load_experiment",
     "resolve_scenario",
     "schedule",
+    "infection_event",
     "run_scenario",
     "run_experiment",
     "TIMECOURSE_COLUMNS",
@@ -136,6 +137,13 @@ def with_overrides(scenario: LungScenario, *, days: int | None = None, seed: int
     return validate_document(data, LungScenario, source=f"experiment {scenario.name}")
 
 
+def infection_event(day: float, dose: float, params: dict[str, float]) -> Event:
+    """Intranasal infection on ``day``: the lung is exposed and ``dose`` infectious units create
+    ``inoculum_infectivity * dose`` eclipse-phase cells (Smith et al. 2018)."""
+    return Event(day=day, controls={"virus_exposed": 1.0},
+                 state_increments={"infected_eclipse": dose * params["inoculum_infectivity"]})
+
+
 def schedule(scenario: LungScenario, params: dict[str, float]) -> tuple[dict[str, float], list[Event]]:
     """Controls at day 0 and the events (infection, antibodies on/off) of ``scenario``."""
     controls = {name: 0.0 for name in equations.CONTROLS}
@@ -145,8 +153,7 @@ def schedule(scenario: LungScenario, params: dict[str, float]) -> tuple[dict[str
     if scenario.virus is not None:
         strain = load_parameter_table(scenario.species).viruses[scenario.virus.kind]
         dose = scenario.virus.dose if scenario.virus.dose is not None else strain.default_dose
-        events.append(Event(day=scenario.virus.day,
-                            state_increments={"infected_eclipse": dose * params["inoculum_infectivity"]}))
+        events.append(infection_event(scenario.virus.day, dose, params))
     for treatment in scenario.treatments:
         control = TREATMENT_CONTROLS[treatment.kind]
         if control is None:
@@ -192,6 +199,4 @@ def run_experiment(name: str | LungScenario, days: int | None = None, seed: int 
     ``days`` (1-3650), ``seed`` and ``mice`` (1-1000) override the scenario's settings.
     """
     scenario = name if isinstance(name, LungScenario) else resolve_scenario(name)
-    if days is not None and not 1 <= days <= MAX_DAYS:
-        raise ConfigError(f"days = {days}: must be >= 1 and <= {MAX_DAYS} d")
     return run_scenario(with_overrides(scenario, days=days, seed=seed, mice=mice))

@@ -19,7 +19,7 @@ import hashlib
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from awaken.lung.parameters import VIRUS_KINDS, load_parameter_table
 
@@ -97,23 +97,22 @@ class LungScenario(_Strict):
     days: int = Field(365, ge=1, le=MAX_DAYS, json_schema_extra={"unit": "d"}, description="length of the run")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="random seed for the mice's parameter draws")
 
-    @field_validator("parameters")
-    @classmethod
-    def _known_and_in_range(cls, overrides: dict[str, float]) -> dict[str, float]:
-        table = load_parameter_table("mouse")
+    @model_validator(mode="after")
+    def _parameters_known_and_in_range(self) -> LungScenario:
+        table = load_parameter_table(self.species)
         problems = []
-        for name, value in overrides.items():
+        for name, value in self.parameters.items():
             try:
-                parameter = table.get(name)
+                parameter = table.get(name, self.virus_kind)
             except KeyError:
-                problems.append(f"{name!r} is not a parameter of the mouse lung model")
+                problems.append(f"{name!r} is not a parameter of the {self.species} lung model")
                 continue
             lo, hi = parameter.range
             if not lo <= value <= hi:
                 problems.append(f"{name} = {value:g}: must be >= {lo:g} and <= {hi:g} {parameter.unit}")
         if problems:
-            raise ValueError("; ".join(problems))
-        return overrides
+            raise ValueError("parameters: " + "; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _schedule_inside_run(self) -> LungScenario:

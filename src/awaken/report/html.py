@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 __all__ = ["ReportFigure", "render_report", "format_value", "format_band"]
 
@@ -61,12 +62,21 @@ def format_band(band: Any) -> str:
     return f"[{format_value(lo)}, {format_value(hi)}]"
 
 
+def _lines(value: Any, formatter: Any) -> Markup:
+    """A multi-part value (dict) as one ``name: value`` line per part; anything else as one line."""
+    if isinstance(value, dict):
+        return Markup("<br>").join(escape(f"{k}: {formatter(v)}") for k, v in value.items())
+    return escape(formatter(value))
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("awaken.report", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["value"] = format_value
     env.filters["band"] = format_band
+    env.filters["value_lines"] = lambda v: _lines(v, format_value)
+    env.filters["band_lines"] = lambda v: _lines(v, format_band)
     return env
 
 
