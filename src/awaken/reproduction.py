@@ -140,7 +140,8 @@ def reproduce(out: str | Path, *, mice: int = 4, seed: int = 0, days: int = 365,
              figures.inflammation(results)),
             ("t_cells", "CD4 T cells hold back CD8 T cells",
              "CD4 T cells in the lung and in lesion aggregates, and activated CD8 T cells, with antibodies "
-             "given from 9 to 28 dpi (shaded).", figures.t_cells(results)),
+             "given from 9 to 28 dpi (shaded). CD4 cells are the same with IgG and with anti-CD8.",
+             figures.t_cells(results)),
         ]
         report_figures = _save_figures(run, specs)
         _write(run, results=results, scores=scores, report_figures=report_figures,

@@ -194,7 +194,8 @@ def inflammation(results: Mapping[str, ExperimentResult]) -> Figure:
 def t_cells(results: Mapping[str, ExperimentResult]) -> Figure:
     """CD4 T cells (all, and in lesion aggregates) and activated CD8 T cells."""
     fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.0), layout="constrained")
-    names = _present(results, ["igg_influenza", "anti_cd4_influenza", "anti_cd8_influenza", "pbs"])
+    # IgG is drawn last: for CD4 cells it coincides with anti-CD8 and would otherwise be hidden.
+    names = _present(results, ["pbs", "anti_cd8_influenza", "anti_cd4_influenza", "igg_influenza"])
     for ax, column, title in ((axes[0], "cd4_t_cells", "a  CD4 T cells in the lung"),
                               (axes[1], "cd4_aggregate_t_cells", "b  CD4 T cells in lesion aggregates"),
                               (axes[2], "cd8_t_cells_active", "c  Activated CD8 T cells")):
