@@ -86,8 +86,15 @@ def test_parameter_override_must_exist_and_sit_in_its_range():
     assert "'warp_speed' is not a parameter" in message
 
 
-def test_infection_after_the_end_of_the_run_is_refused():
-    assert "after the end of the run" in invalid({"name": "x", "days": 30, "virus": {"kind": "influenza_a_pr8", "day": 40}})
+@pytest.mark.parametrize("day", [30, 40])
+def test_infection_at_or_after_the_end_of_the_run_is_refused(day):
+    message = invalid({"name": "x", "days": 30, "virus": {"kind": "influenza_a_pr8", "day": day}})
+    assert f"virus.day ({day}) must be before the end of the run (days = 30)" in message
+
+
+def test_treatment_starting_at_the_end_of_the_run_is_refused():
+    message = invalid({"name": "x", "days": 30, "treatments": [{"kind": "anti_cd4", "start_day": 30}]})
+    assert "treatments.0.start_day (30) must be before the end of the run" in message
 
 
 def test_every_problem_is_listed_at_once():

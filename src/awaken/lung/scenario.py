@@ -116,12 +116,12 @@ class LungScenario(_Strict):
 
     @model_validator(mode="after")
     def _schedule_inside_run(self) -> LungScenario:
-        if self.virus is not None and self.virus.day > self.days:
-            raise ValueError(f"virus.day ({self.virus.day:g}) is after the end of the run (days = {self.days})")
+        if self.virus is not None and self.virus.day >= self.days:
+            raise ValueError(f"virus.day ({self.virus.day:g}) must be before the end of the run (days = {self.days})")
         for i, treatment in enumerate(self.treatments):
-            if treatment.start_day > self.days:
-                raise ValueError(f"treatments[{i}].start_day ({treatment.start_day:g}) is after the end of the run "
-                                 f"(days = {self.days})")
+            if treatment.start_day >= self.days:
+                raise ValueError(f"treatments.{i}.start_day ({treatment.start_day:g}) must be before the end of the "
+                                 f"run (days = {self.days})")
         return self
 
     @property

@@ -137,8 +137,8 @@ def simulate(params: dict[str, float], controls: dict[str, float], events: list[
     y = initial_state(params, controls, model) if y0 is None else np.array(y0, dtype=float)
     by_day: dict[float, list[Event]] = {}
     for event in events:
-        if not 0.0 <= event.day <= days:
-            raise ValueError(f"event at day {event.day} lies outside the run (0-{days} d)")
+        if not 0.0 <= event.day < days:
+            raise ValueError(f"event at day {event.day:g} lies outside the run (it must be >= 0 and < {days:g} d)")
         by_day.setdefault(float(event.day), []).append(event)
     boundaries = sorted({0.0, float(days), *by_day})
 
@@ -162,9 +162,6 @@ def simulate(params: dict[str, float], controls: dict[str, float], events: list[
         columns.append(ys[:, keep])
         thetas.extend([theta] * int(keep.sum()))
         y = y_end.copy()
-    # Events on the final day still apply to the final state (and to what the caller sees next).
-    for event in by_day.get(float(days), []):
-        current.update(event.controls)
 
     states = np.maximum(np.concatenate(columns, axis=1), 0.0)
     theta_t = np.stack(thetas, axis=1)
