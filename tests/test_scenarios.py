@@ -41,6 +41,18 @@ def test_schedule_switches_antibodies_on_and_off():
     assert by_day[28].controls == {"anti_cd4_on": 0.0}
 
 
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_back_to_back_courses_leave_the_antibody_on_whatever_their_order(order):
+    courses = [{"kind": "anti_cd4", "start_day": 0, "end_day": 20}, {"kind": "anti_cd4", "start_day": 20}]
+    scenario = validate_document({"name": "x", "days": 60, "treatments": [courses[i] for i in order]},
+                                 LungScenario, source="test.yaml")
+    controls, events = schedule(scenario, {"inoculum_infectivity": 1.0})
+    state = dict(controls)
+    for event in sorted(events, key=lambda e: e.day):  # stable: same-day events keep their order
+        state.update(event.controls)
+    assert state["anti_cd4_on"] == 1.0
+
+
 def test_yaml_and_toml_give_the_same_scenario(tmp_path):
     (tmp_path / "s.yaml").write_text(
         "name: demo\nvirus: {kind: influenza_a_pr8, dose: 100}\ntreatments:\n  - {kind: anti_cd4, start_day: 9}\n"
@@ -78,6 +90,16 @@ def test_days_out_of_range(days):
 def test_treatment_must_end_after_it_starts():
     message = invalid({"name": "x", "treatments": [{"kind": "anti_cd4", "start_day": 9, "end_day": 5}]})
     assert "treatments.0" in message and "end_day (5) must be after start_day (9)" in message
+
+
+def test_overlapping_courses_of_one_antibody_are_refused():
+    message = invalid({"name": "x", "days": 60, "treatments": [
+        {"kind": "anti_cd4", "start_day": 0, "end_day": 20}, {"kind": "anti_cd4", "start_day": 10}]})
+    assert "treatments.0 and treatments.1 are overlapping courses of anti_cd4" in message
+    # Back-to-back courses, or different antibodies at once, are fine.
+    validate_document({"name": "x", "days": 60, "treatments": [
+        {"kind": "anti_cd4", "start_day": 0, "end_day": 20}, {"kind": "anti_cd4", "start_day": 20},
+        {"kind": "anti_cd8", "start_day": 5, "end_day": 30}]}, LungScenario, source="ok.yaml")
 
 
 def test_parameter_override_must_exist_and_sit_in_its_range():

@@ -154,14 +154,16 @@ def schedule(scenario: LungScenario, params: dict[str, float]) -> tuple[dict[str
         strain = load_parameter_table(scenario.species).viruses[scenario.virus.kind]
         dose = scenario.virus.dose if scenario.virus.dose is not None else strain.default_dose
         events.append(infection_event(scenario.virus.day, dose, params))
+    starts, ends = [], []
     for treatment in scenario.treatments:
         control = TREATMENT_CONTROLS[treatment.kind]
         if control is None:
             continue
-        events.append(Event(day=treatment.start_day, controls={control: 1.0}))
+        starts.append(Event(day=treatment.start_day, controls={control: 1.0}))
         if treatment.end_day is not None and treatment.end_day < scenario.days:
-            events.append(Event(day=treatment.end_day, controls={control: 0.0}))
-    return controls, events
+            ends.append(Event(day=treatment.end_day, controls={control: 0.0}))
+    # Events on one day apply in list order: a course that ends on the day another begins must end first.
+    return controls, events + ends + starts
 
 
 def _mouse_frame(trajectory: Trajectory, mouse: int) -> pd.DataFrame:

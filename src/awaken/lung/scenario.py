@@ -122,6 +122,14 @@ class LungScenario(_Strict):
             if treatment.start_day >= self.days:
                 raise ValueError(f"treatments.{i}.start_day ({treatment.start_day:g}) must be before the end of the "
                                  f"run (days = {self.days})")
+        # Two courses of the same antibody may not overlap: the first one's end would silently end the other.
+        for i, a in enumerate(self.treatments):
+            for j, b in enumerate(self.treatments[i + 1:], start=i + 1):
+                a_end = self.days if a.end_day is None else a.end_day
+                b_end = self.days if b.end_day is None else b.end_day
+                if a.kind == b.kind and a.start_day < b_end and b.start_day < a_end:
+                    raise ValueError(f"treatments.{i} and treatments.{j} are overlapping courses of {a.kind}; "
+                                     f"merge them into one course")
         return self
 
     @property
