@@ -130,7 +130,8 @@ def test_every_model_parameter_has_a_table_entry_and_vice_versa(model):
         names = {p.name for p in table.parameters(kind)}
         used = set(model.parameter_names) - set(equations.CONTROLS)
         assert used - names == set(), f"used by the equations but not in the table ({kind})"
-        # dcc_initial, target_cells_initial and section_sampling_fraction enter initial state and read-outs.
+        # Three table entries are not symbols of the rate equations: dcc_initial and target_cells_initial set
+        # the initial state, inoculum_infectivity turns a dose into eclipse-phase cells (the infection event).
         assert names - used - {"dcc_initial", "target_cells_initial", "inoculum_infectivity"} == set()
 
 

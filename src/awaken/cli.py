@@ -91,7 +91,10 @@ def reproduce(
     days: Annotated[int, typer.Option("--days", min=28, max=MAX_DAYS, help=f"length of every experiment (28-{MAX_DAYS}) [d]")] = 365,
     overwrite: OverwriteOption = False,
 ) -> None:
-    """Run every virtual experiment of the study, score the targets and write the report."""
+    """Run every virtual experiment of the study, score the targets and write the report.
+
+    Exit status 1 if any mouse target fails (the report is still written), 2 on bad input.
+    """
     from awaken.reproduction import experiments_to_run, reproduce as run_reproduction
 
     out = out or _default_out("reproduce")
