@@ -12,7 +12,8 @@ from awaken.cli import app
 
 runner = CliRunner()
 
-COMMANDS = (["reproduce"], ["experiment", "list"], ["experiment", "run"], ["targets"], ["validate"], ["parameters"])
+COMMANDS = (["reproduce"], ["experiment", "list"], ["experiment", "run"], ["targets"], ["validate"], ["parameters"],
+            ["export", "sbml"], ["population"])
 
 
 def invoke(*args: str):
@@ -134,3 +135,41 @@ def test_targets_json_shows_every_mouse_target_passed():
     assert len(mouse) == 11
     assert all(set(r) >= {"id", "measure", "band", "simulated", "passed"} for r in rows)
     assert [r["id"] for r in mouse if r["passed"] is not True] == []
+
+
+def test_export_sbml_writes_a_valid_document(tmp_path):
+    import libsbml
+
+    target = tmp_path / "lung.xml"
+    result = invoke("export", "sbml", str(target), "--experiment", "anti_cd4_influenza")
+    assert result.exit_code == 0, result.output
+    document = libsbml.readSBMLFromFile(str(target))
+    assert document.getNumErrors(libsbml.LIBSBML_SEV_ERROR) == 0
+    assert document.getModel().getNumEvents() == 3  # infection, anti-CD4 on, anti-CD4 off
+    again = invoke("export", "sbml", str(target))
+    assert again.exit_code == 2 and "already exists" in " ".join(again.output.split())
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_population_writes_parquet_and_acceptance(tmp_path):
+    out = tmp_path / "pop"
+    result = invoke("population", "--experiment", "influenza", "--n", "12", "--seed", "3", "--output-days", "0,9,28",
+                    "--out", str(out))
+    assert result.exit_code == 0, result.output
+    readouts = pq.read_table(out / "readouts.parquet").to_pandas()
+    assert readouts["individual"].nunique() == 12 and sorted(readouts["day"].unique()) == [0.0, 9.0, 28.0]
+    summary = json.loads((out / "population.json").read_text())
+    assert summary["n"] == 12 and 0 < summary["acceptance_rate"] <= 1
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--output-days", "0,abc"], "--output-days"),
+    (["--output-days", "0,99999"], "--output-days"),
+    (["--experiment", "measles"], "unknown experiment"),
+])
+def test_population_bad_input_exits_2_and_writes_nothing(tmp_path, args, expected):
+    out = tmp_path / "pop"
+    result = invoke("population", "--n", "3", "--out", str(out), *args)
+    assert result.exit_code == 2, result.output
+    assert expected in " ".join(result.output.split())
+    assert not out.exists() and not list(tmp_path.glob(".*partial*"))

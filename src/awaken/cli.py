@@ -38,6 +38,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                        "Nature 2025) - an in-silico laboratory.")
 experiment_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="List and run virtual mouse experiments.")
 app.add_typer(experiment_app, name="experiment")
+export_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                         help="Export the lung model in the field's standards (SBML).")
+app.add_typer(export_app, name="export")
 
 console = Console()
 errors = Console(stderr=True)
@@ -258,6 +261,102 @@ def parameters(
     for p in rows:
         table.add_row(p.name, f"{p.value:g}", p.unit, f"{p.range[0]:g} - {p.range[1]:g}", f"{p.cv:g}", p.source)
     console.print(table)
+
+
+@export_app.command("sbml")
+def export_sbml(
+    file: Annotated[Path, typer.Argument(help="SBML file to write (.xml or .sbml)")],
+    experiment: Annotated[str, typer.Option("--experiment", help="experiment whose schedule becomes SBML events "
+                                            "(name or scenario file)")] = "influenza",
+    preequilibration: Annotated[bool, typer.Option(
+        "--preequilibration/--no-preequilibration",
+        help="carry the 365-day pre-equilibration in the model (experiment day d = model time 365 + d) instead of "
+             "its result as initial amounts")] = False,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Write the lung model and one experiment's schedule as SBML Level 3 Version 2 (validated by libsbml)."""
+    from awaken.lung.experiments import resolve_scenario
+    from awaken.lung.sbml import consistency_report, sbml_document
+
+    with _user_errors():
+        if file.suffix.lower() not in (".xml", ".sbml"):
+            raise ConfigError(f"FILE {file}: the SBML file name must end in .xml or .sbml")
+        if file.exists() and not overwrite:
+            raise ConfigError(f"FILE {file}: already exists; choose a new name or pass --overwrite")
+        if not file.parent.exists():
+            raise ConfigError(f"FILE {file}: directory {file.parent} does not exist")
+        scenario = resolve_scenario(experiment)
+    import libsbml
+
+    document = sbml_document(scenario, preequilibration=preequilibration)
+    n_errors, n_warnings, messages = consistency_report(document)
+    if n_errors:
+        for message in messages:
+            errors.print(message, highlight=False)
+        _fail(f"libsbml found {n_errors} errors in the generated document; nothing written")
+    tmp = file.with_name(f".{file.name}.tmp")
+    if not libsbml.writeSBMLToFile(document, str(tmp)):
+        tmp.unlink(missing_ok=True)
+        _fail(f"libsbml could not write {file}")
+    tmp.replace(file)
+    model = document.getModel()
+    console.print(f"wrote [bold]{file}[/]: {model.getNumSpecies()} species, {model.getNumReactions()} reactions, "
+                  f"{model.getNumParameters()} parameters, {model.getNumRules()} assignment rules, "
+                  f"{model.getNumEvents()} events; libsbml: 0 errors, {n_warnings} unit warnings", highlight=False)
+
+
+@app.command()
+def population(
+    experiment: Annotated[str, typer.Option("--experiment", help="experiment name or scenario file")] = "influenza",
+    n: Annotated[int, typer.Option("--n", min=1, max=10_000_000, help="individuals to keep (1-10,000,000)")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="random seed (>= 0)")] = 0,
+    out: Annotated[Optional[Path], typer.Option("--out", help="run directory to create (default: runs/population-<time>)")] = None,
+    output_days: Annotated[str, typer.Option("--output-days", help="comma-separated read-out days [d]")] =
+        "0,3,6,9,12,15,21,28,42,60,90,120",
+    envelope: Annotated[bool, typer.Option("--envelope/--no-envelope", help="accept only individuals inside the "
+                                           "physiological envelope (viral clearance, IL-6 peak range)")] = True,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, max=512, help="solver threads (default: all cores)")] = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Simulate a virtual population with the fast solver; per-individual read-outs to Parquet."""
+    from awaken.lung.experiments import resolve_scenario
+    from awaken.lung.population import PhysiologicalEnvelope, simulate_population
+    from awaken.rundir import RunDirectory, provenance, utc_now
+
+    with _user_errors():
+        try:
+            days = sorted({float(d) for d in output_days.split(",") if d.strip()})
+        except ValueError:
+            raise ConfigError(f"--output-days {output_days!r}: give comma-separated numbers of days, e.g. 0,15,28") from None
+        if not days or days[0] < 0 or days[-1] > MAX_DAYS:
+            raise ConfigError(f"--output-days {output_days!r}: days must lie within [0, {MAX_DAYS}]")
+        scenario = resolve_scenario(experiment)
+        if scenario.virus is not None and scenario.virus.day >= days[-1]:
+            raise ConfigError(f"--output-days: the last day ({days[-1]:g}) must come after the infection "
+                              f"(day {scenario.virus.day:g})")
+        out = out or _default_out("population")
+        RunDirectory(out, overwrite=overwrite)
+    if threads is not None:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    started = utc_now()
+    with _user_errors(), _progress_bar(n, f"{scenario.name} population") as advance:
+        pop = simulate_population(scenario, n=n, seed=seed, output_days=days,
+                                  envelope=PhysiologicalEnvelope() if envelope else None, progress=advance)
+    with RunDirectory(out, overwrite=overwrite) as run:
+        run.write_parquet("readouts.parquet", pop.readouts)
+        run.write_parquet("parameters.parquet", pop.parameters)
+        summary = {"experiment": scenario.name, "n": pop.accepted, "candidates": pop.candidates,
+                   "acceptance_rate": pop.acceptance_rate,
+                   "envelope": pop.envelope.model_dump(mode="json") if pop.envelope else None,
+                   "output_days": days, "rtol": pop.rtol, "mean_accepted_steps": pop.steps_mean}
+        run.write_json("population.json", summary)
+        run.write_json("run.json", provenance(command=sys.argv, scenarios=[{"name": scenario.name, "sha256": scenario.sha256(),
+                       "scenario": scenario.model_dump(mode="json")}], seed=seed, started=started,
+                       finished=utc_now(), extra={"population": summary}))
+    console.print(f"{pop.accepted} individuals of {scenario.name} ({pop.candidates} candidates screened, acceptance "
+                  f"{pop.acceptance_rate:.1%}) -> [bold]{out}[/]", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -37,6 +37,7 @@ __all__ = [
     "load_experiment",
     "resolve_scenario",
     "schedule",
+    "animal_setup",
     "infection_event",
     "run_scenario",
     "run_experiment",
@@ -166,6 +167,17 @@ def schedule(scenario: LungScenario, params: dict[str, float]) -> tuple[dict[str
     return controls, events + ends + starts
 
 
+def animal_setup(scenario: LungScenario, params: dict[str, float]
+                 ) -> tuple[dict[str, float], dict[str, float], list[Event]]:
+    """Everything one animal of ``scenario`` needs to be simulated: its parameters (a wild-type host
+    carries no DCCs), its controls at day 0 and its events. Every consumer (the reference runs, the
+    SBML export, the population solver) builds animals through this one function."""
+    if scenario.host.strain == "wild_type":
+        params = {**params, "dcc_initial": 0.0}
+    controls, events = schedule(scenario, params)
+    return params, controls, events
+
+
 def _mouse_frame(trajectory: Trajectory, mouse: int) -> pd.DataFrame:
     frame = {"mouse": np.full(trajectory.days.shape, mouse, dtype=np.int32), "day": trajectory.days}
     frame.update(trajectory.readouts)
@@ -182,9 +194,7 @@ def run_scenario(scenario: LungScenario, progress: Callable[[int], None] | None 
                                variability=scenario.variability)
     frames, rows = [], []
     for mouse, params in enumerate(animals):
-        if scenario.host.strain == "wild_type":
-            params = {**params, "dcc_initial": 0.0}
-        controls, events = schedule(scenario, params)
+        params, controls, events = animal_setup(scenario, params)
         trajectory = simulate(params, controls, events, scenario.days, model=model)
         frames.append(_mouse_frame(trajectory, mouse))
         rows.append({"mouse": mouse, **params})

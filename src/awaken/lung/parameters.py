@@ -127,8 +127,9 @@ def draw_individuals(
     seed: int,
     overrides: dict[str, float] | None = None,
     variability: bool = True,
+    start: int = 0,
 ) -> list[dict[str, float]]:
-    """Parameter sets of ``n`` individuals; individual ``i`` depends only on ``(seed, i)``.
+    """Parameter sets of individuals ``start .. start+n-1``; individual ``i`` depends only on ``(seed, i)``.
 
     ``overrides`` replace nominal values (the median of the draw) before sampling. With
     ``variability=False`` every individual is the typical one (nominal values and overrides).
@@ -138,7 +139,7 @@ def draw_individuals(
         return [{**table.nominal(virus), **overrides} for _ in range(n)]
     params = sorted(table.parameters(virus), key=lambda p: p.name)
     animals = []
-    for i in range(n):
+    for i in range(start, start + n):
         rng = np.random.default_rng(np.random.SeedSequence([seed, i]))
         values = {}
         for p in params:

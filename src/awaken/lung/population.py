@@ -1,0 +1,182 @@
+"""Virtual populations: many individuals of one experiment, drawn, screened and simulated fast.
+
+Individuals are drawn log-normally around the calibrated values exactly as the virtual experiments
+draw mice (:func:`awaken.lung.parameters.draw_individuals`: candidate ``i`` depends only on
+``(seed, i)``), run through the experiment's schedule by the compiled
+:class:`~awaken.lung.fast_solver.FastSolver`, and - in the style of Jenner et al. 2021 (PLOS Pathog
+17:e1009753), who kept only virtual patients whose trajectories stayed inside physiological ranges
+- accepted only if they stay inside a :class:`PhysiologicalEnvelope`. Candidates are screened in
+order and the first ``n`` accepted are kept, so the population does not depend on batch sizes or
+thread counts; the acceptance rate is reported.
+
+Example
+-------
+>>> from awaken.lung.population import simulate_population
+>>> pop = simulate_population("influenza", n=4, seed=1, output_days=[0, 15, 28])
+>>> sorted(pop.readouts["day"].unique().tolist())
+[0.0, 15.0, 28.0]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from awaken.config import ConfigError
+from awaken.lung.experiments import animal_setup, resolve_scenario
+from awaken.lung.fast_solver import DEFAULT_RTOL, BatchResult, FastSolver
+from awaken.lung.parameters import ParameterTable, draw_individuals, load_parameter_table
+from awaken.lung.scenario import MAX_DAYS, LungScenario
+
+__all__ = ["PhysiologicalEnvelope", "Population", "simulate_population", "DEFAULT_OUTPUT_DAYS", "MAX_INDIVIDUALS"]
+
+DEFAULT_OUTPUT_DAYS: tuple[float, ...] = (0, 3, 6, 9, 12, 15, 21, 28, 42, 60, 90, 120)
+MAX_INDIVIDUALS = 10_000_000
+_BATCH = 4096
+
+
+class PhysiologicalEnvelope(BaseModel):
+    """Bounds an infected individual's trajectory must stay inside to be accepted.
+
+    Defaults are for sublethal mouse influenza: PR8 at sublethal doses is cleared from the lung by
+    about 10 days after infection (Myers et al. 2021, eLife 10:e68864: titres below detection by
+    day 10-11), and lavage IL-6 peaks in the tens to low thousands of pg/mL (Hennet et al. 1992,
+    J Immunol 149:932). Uninfected individuals are only checked against the IL-6 range.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    virus_cleared_by_day: float = Field(14.0, gt=0, le=MAX_DAYS, json_schema_extra={"unit": "d after infection"},
+                                        description="titre must be below the detection limit from this day on")
+    virus_detection_limit: float = Field(10.0, gt=0, json_schema_extra={"unit": "infectious unit/mL"})
+    il6_peak_range: tuple[float, float] = Field((20.0, 5000.0), json_schema_extra={"unit": "pg/mL"},
+                                                description="allowed range of the peak lavage IL-6 after infection")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PhysiologicalEnvelope:
+        lo, hi = self.il6_peak_range
+        if not 0 <= lo < hi:
+            raise ValueError(f"il6_peak_range = [{lo}, {hi}] must satisfy 0 <= low < high")
+        return self
+
+    def accepts(self, days: np.ndarray, virus: np.ndarray, il6: np.ndarray, infection_day: float | None) -> np.ndarray:
+        """Which individuals (rows of ``virus``/``il6``, columns = ``days``) are inside the envelope."""
+        if infection_day is None:
+            return np.ones(virus.shape[0], dtype=bool)
+        after = days >= infection_day
+        peak = il6[:, after].max(axis=1) if after.any() else il6[:, -1]
+        lo, hi = self.il6_peak_range
+        ok = (peak >= lo) & (peak <= hi)
+        late = days >= infection_day + self.virus_cleared_by_day
+        if late.any():
+            ok &= (virus[:, late] < self.virus_detection_limit).all(axis=1)
+        return ok
+
+
+@dataclass(frozen=True)
+class Population:
+    """A simulated virtual population.
+
+    ``readouts``: one row per individual and output day. ``parameters``: one row per accepted
+    individual (``individual`` is its candidate index, so it can be re-simulated alone).
+    """
+
+    scenario: LungScenario
+    readouts: pd.DataFrame
+    parameters: pd.DataFrame
+    candidates: int
+    accepted: int
+    envelope: PhysiologicalEnvelope | None
+    steps_mean: float
+    rtol: float
+
+    @property
+    def acceptance_rate(self) -> float:
+        return self.accepted / self.candidates if self.candidates else math.nan
+
+
+def _screening_days(scenario: LungScenario, output_days: np.ndarray, envelope: PhysiologicalEnvelope | None,
+                    end: float) -> np.ndarray:
+    days = set(output_days.tolist())
+    if envelope is not None and scenario.virus is not None:
+        start = scenario.virus.day
+        days.update(np.arange(start, end + 1e-9, 0.25).tolist())
+    return np.array(sorted(d for d in days if 0 <= d <= end))
+
+
+def simulate_population(experiment: str | LungScenario, n: int, seed: int = 0,
+                        output_days: Sequence[float] = DEFAULT_OUTPUT_DAYS, days: float | None = None,
+                        envelope: PhysiologicalEnvelope | None = None, variability: bool = True,
+                        rtol: float = DEFAULT_RTOL, max_candidates: int | None = None,
+                        progress: Callable[[int], None] | None = None) -> Population:
+    """``n`` individuals of ``experiment`` with read-outs at ``output_days``.
+
+    ``days`` (default: the last output day) is the run length; ``envelope`` screens candidates
+    (``None``: accept all); ``max_candidates`` (default ``20 n``) stops a screen that accepts too
+    few. ``progress(k)`` is called with the number of individuals accepted in each batch.
+    """
+    scenario = resolve_scenario(experiment) if isinstance(experiment, str) else experiment
+    if not 1 <= n <= MAX_INDIVIDUALS:
+        raise ConfigError(f"n = {n}: must be between 1 and {MAX_INDIVIDUALS}")
+    out = np.asarray(sorted(set(float(d) for d in output_days)), dtype=float)
+    if out.size == 0 or out[0] < 0 or out[-1] > MAX_DAYS:
+        raise ConfigError(f"output_days must be non-empty and lie within [0, {MAX_DAYS}] d")
+    end = float(days) if days is not None else float(out[-1])
+    if not 0 < end <= MAX_DAYS or out[-1] > end:
+        raise ConfigError(f"days = {end:g}: must be in (0, {MAX_DAYS}] and cover the output days (last {out[-1]:g})")
+    if scenario.virus is not None and scenario.virus.day >= end:
+        raise ConfigError(f"days = {end:g}: the infection on day {scenario.virus.day:g} must lie inside the run")
+    max_candidates = max_candidates or 20 * n
+    solver = FastSolver(rtol=rtol)
+    table = load_parameter_table(scenario.species)
+    screen = _screening_days(scenario, out, envelope, end)
+    keep = np.isin(screen, out)
+    infection_day = scenario.virus.day if scenario.virus is not None else None
+
+    frames, rows = [], []
+    accepted = candidates = 0
+    steps: list[np.ndarray] = []
+    while accepted < n:
+        if candidates >= max_candidates:
+            raise ConfigError(f"only {accepted} of {candidates} candidates stayed inside the envelope "
+                              f"(acceptance {accepted / candidates:.1%}); widen the envelope or raise max_candidates")
+        wanted = n - accepted
+        if envelope is not None and candidates:
+            wanted = math.ceil(wanted / max(accepted / candidates, 0.05) * 1.1) + 8
+        size = min(_BATCH, wanted, max_candidates - candidates)
+        draws = _draw_range(table, scenario, seed, candidates, size, variability)
+        setups = [animal_setup(scenario, p) for p in draws]
+        result: BatchResult = solver.simulate([s[0] for s in setups], [s[1] for s in setups],
+                                              [[e for e in s[2] if e.day < end] for s in setups], end, screen)
+        ok = np.ones(size, dtype=bool) if envelope is None else envelope.accepts(
+            screen, result.readouts["virus_titer"], result.readouts["il6_pg_per_ml"], infection_day)
+        chosen = np.flatnonzero(ok)[: n - accepted]
+        n_days = int(keep.sum())
+        frame = {"individual": np.repeat(candidates + chosen, n_days).astype(np.int64),
+                 "day": np.tile(screen[keep], chosen.size)}
+        for name, values in result.readouts.items():
+            frame[name] = values[np.ix_(chosen, np.flatnonzero(keep))].ravel()
+        frames.append(pd.DataFrame(frame))
+        rows.extend({"individual": candidates + int(i), **setups[i][0]} for i in chosen)
+        steps.append(result.steps[chosen])
+        accepted += chosen.size
+        # Candidates screened: the whole batch, or up to the last one used when the population is full.
+        candidates += size if accepted < n or not chosen.size else int(chosen[-1]) + 1
+        if progress is not None and chosen.size:
+            progress(int(chosen.size))
+    readouts = pd.concat(frames, ignore_index=True)
+    return Population(scenario=scenario, readouts=readouts, parameters=pd.DataFrame(rows), candidates=candidates,
+                      accepted=accepted, envelope=envelope, steps_mean=float(np.concatenate(steps).mean()),
+                      rtol=rtol)
+
+
+def _draw_range(table: ParameterTable, scenario: LungScenario, seed: int, start: int, size: int,
+                variability: bool) -> list[dict[str, float]]:
+    """Candidates ``start .. start+size-1`` (each depends only on ``(seed, index)``)."""
+    return draw_individuals(table, scenario.virus_kind, size, seed, scenario.parameters, variability=variability,
+                            start=start)

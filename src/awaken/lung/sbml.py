@@ -1,0 +1,348 @@
+"""SBML Level 3 Version 2 export of the lung model, generated from the single source of its equations.
+
+Nothing here restates an equation: species, reactions, kinetic laws and read-outs come from
+:func:`awaken.lung.compiled.compiled_model` (itself derived from :mod:`awaken.lung.equations`),
+parameter values, units and sources from the parameter table, and the schedule of one virtual
+experiment (infection, knockouts, antibody courses) from :func:`awaken.lung.experiments.animal_setup`.
+
+What the document holds:
+
+* one compartment ``lung`` (size 1, dimensionless); every state is a species with
+  ``hasOnlySubstanceUnits`` (amounts: cells, pg/mL, infectious units/mL, fractions) and its declared
+  unit; its initial amount is the experiment's typical animal after awaken's pre-equilibration
+  (365 uninfected days, DCC reservoir rescaled to ``dcc_initial``), which SBML cannot express as an
+  operation and therefore carries as numbers;
+* the 52 reactions (ids ``r_<name>``) with their kinetic laws and stoichiometries; species that
+  only modulate a rate are declared as modifiers;
+* every parameter with value, unit and, in its notes, the source and plausible range; controls
+  (antibodies, knockout, exposure, mechanism switches) are non-constant parameters;
+* read-outs as assignment rules on parameters ``readout_<name>``;
+* events for infection and each antibody course, with priorities so that events on one day fire in
+  awaken's order (a course ending the day another starts ends first).
+
+Every libsbml call that returns a status is checked; a failure raises :class:`SBMLExportError`
+naming the call.
+
+Example
+-------
+>>> document = sbml_document("influenza")
+>>> document.getModel().getNumReactions()
+52
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import libsbml
+import numpy as np
+import sympy
+from sympy.printing.str import StrPrinter
+
+from awaken.lung import equations
+from awaken.lung.compiled import CompiledModel, compiled_model
+from awaken.lung.experiments import animal_setup, resolve_scenario
+from awaken.lung.parameters import Parameter, load_parameter_table
+from awaken.lung.scenario import LungScenario
+from awaken.lung.solver import PREEQUILIBRATION_DAYS, Event, initial_state
+from awaken.lung.units import parse_unit, sbml_unit_id
+
+__all__ = ["SBMLExportError", "sbml_document", "sbml_string", "write_sbml", "consistency_report",
+           "READOUT_PREFIX", "REACTION_PREFIX"]
+
+#: SBML ids of read-outs and reactions carry a prefix: several reactions share a name with the
+#: parameter that sets their rate (``neutrophil_death``), and ids must be unique model-wide.
+READOUT_PREFIX = "readout_"
+REACTION_PREFIX = "r_"
+_UNIT_KIND = {"second": libsbml.UNIT_KIND_SECOND, "item": libsbml.UNIT_KIND_ITEM,
+              "gram": libsbml.UNIT_KIND_GRAM, "litre": libsbml.UNIT_KIND_LITRE}
+
+
+class SBMLExportError(RuntimeError):
+    """A libsbml call failed while building the document."""
+
+
+def _check(status: int, what: str) -> None:
+    if status != libsbml.LIBSBML_OPERATION_SUCCESS:
+        raise SBMLExportError(f"libsbml failed to {what}: {libsbml.OperationReturnValue_toString(status)}")
+
+
+def _created(obj: object, what: str) -> object:
+    if obj is None:
+        raise SBMLExportError(f"libsbml failed to create {what}")
+    return obj
+
+
+class _FormulaPrinter(StrPrinter):
+    """SymPy -> SBML L3 infix formulas (``pow`` for powers, full float precision)."""
+
+    def _print_Pow(self, expr: sympy.Pow, rational: bool = False) -> str:  # noqa: ARG002
+        base, exponent = expr.as_base_exp()
+        if exponent == -1:
+            return f"1 / ({self._print(base)})"
+        return f"pow({self._print(base)}, {self._print(exponent)})"
+
+    def _print_Float(self, expr: sympy.Float) -> str:
+        return repr(float(expr))
+
+    def _print_Rational(self, expr: sympy.Rational) -> str:
+        return f"({expr.p} / {expr.q})"
+
+
+def _math(expr: sympy.Expr, what: str) -> libsbml.ASTNode:
+    formula = _FormulaPrinter().doprint(expr)
+    ast = libsbml.parseL3Formula(formula)
+    if ast is None:
+        raise SBMLExportError(f"cannot parse the formula of {what}: {formula} ({libsbml.getLastParseL3Error()})")
+    return ast
+
+
+def _add_unit_definition(model: libsbml.Model, text: str, defined: set[str]) -> str:
+    unit_id = sbml_unit_id(text)
+    if unit_id == "dimensionless" or unit_id in defined:
+        return unit_id
+    definition = _created(model.createUnitDefinition(), f"unit definition {text}")
+    _check(definition.setId(unit_id), f"set the id of unit {text}")
+    _check(definition.setName(text), f"name unit {text}")
+    parts = parse_unit(text)
+    if not parts:
+        parts = {"dimensionless": (1, 0, 1.0)}
+    for kind, (exponent, scale, multiplier) in parts.items():
+        unit = _created(definition.createUnit(), f"a unit of {text}")
+        _check(unit.setKind(_UNIT_KIND.get(kind, libsbml.UNIT_KIND_DIMENSIONLESS)), f"set a kind of {text}")
+        _check(unit.setExponent(exponent), f"set an exponent of {text}")
+        _check(unit.setScale(scale), f"set a scale of {text}")
+        _check(unit.setMultiplier(multiplier), f"set a multiplier of {text}")
+    defined.add(unit_id)
+    return unit_id
+
+
+def _notes(element: libsbml.SBase, text: str) -> None:
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    _check(element.setNotes(f'<body xmlns="http://www.w3.org/1999/xhtml"><p>{escaped}</p></body>'),
+           f"set the notes of {element.getId()}")
+
+
+def _parameter_note(p: Parameter) -> str:
+    lo, hi = p.range
+    note = f"{p.description}. Plausible range [{lo:g}, {hi:g}] {p.unit}. Source: {p.source}."
+    if p.calibrated_to:
+        note += f" Calibrated to: {', '.join(p.calibrated_to)}."
+    return note
+
+
+def _add_preequilibration_event(model: libsbml.Model, offset: float, priority_value: int) -> None:
+    """At ``time = offset``: rescale the DCC states so that their total is ``dcc_initial`` (as
+    :func:`awaken.lung.solver.initial_state` does after pre-equilibration)."""
+    event = _created(model.createEvent(), "the pre-equilibration event")
+    _check(event.setId("end_of_preequilibration"), "set the pre-equilibration event id")
+    _check(event.setName(f"day 0 (after {offset:g} d of pre-equilibration): DCC reservoir rescaled to dcc_initial"),
+           "name the pre-equilibration event")
+    _check(event.setUseValuesFromTriggerTime(True), "set useValuesFromTriggerTime")
+    trigger = _created(event.createTrigger(), "a trigger")
+    _check(trigger.setInitialValue(False), "set a trigger's initial value")
+    _check(trigger.setPersistent(True), "make a trigger persistent")
+    _check(trigger.setMath(libsbml.parseL3Formula(f"time >= {offset!r}")), "set a trigger")
+    priority = _created(event.createPriority(), "an event priority")
+    _check(priority.setMath(libsbml.parseL3Formula(str(priority_value))), "set an event priority")
+    total = " + ".join(equations.DCC_STATES)
+    for state in equations.DCC_STATES:
+        assignment = _created(event.createEventAssignment(), "an event assignment")
+        _check(assignment.setVariable(state), f"assign {state}")
+        formula = f"piecewise({state} * dcc_initial / ({total}), {total} > 0, {state})"
+        _check(assignment.setMath(libsbml.parseL3Formula(formula)), f"rescale {state}")
+
+
+def _add_events(model: libsbml.Model, events: Iterable[Event], increments: dict[str, str],
+                offset: float = 0.0) -> None:
+    events = list(events)
+    if offset > 0:
+        _add_preequilibration_event(model, offset, len(events) + 1)
+    for order, event in enumerate(events):
+        sbml_event = _created(model.createEvent(), f"event {order}")
+        what = ", ".join([*(f"{k}={v:g}" for k, v in event.controls.items()),
+                          *(f"{k}+={v:g}" for k, v in event.state_increments.items())])
+        _check(sbml_event.setId(f"event_{order}_day_{event.day:g}".replace(".", "_")), "set an event id")
+        _check(sbml_event.setName(f"day {event.day:g}: {what}"), "name an event")
+        _check(sbml_event.setUseValuesFromTriggerTime(True), "set useValuesFromTriggerTime")
+        trigger = _created(sbml_event.createTrigger(), "an event trigger")
+        # initialValue false: an event on day 0 fires at the start of the simulation.
+        _check(trigger.setInitialValue(False), "set a trigger's initial value")
+        _check(trigger.setPersistent(True), "make a trigger persistent")
+        _check(trigger.setMath(libsbml.parseL3Formula(f"time >= {event.day + offset!r}")), "set a trigger")
+        priority = _created(sbml_event.createPriority(), "an event priority")
+        # Earlier in awaken's list = higher priority: same-day events fire in awaken's order.
+        _check(priority.setMath(libsbml.parseL3Formula(str(len(events) - order))), "set an event priority")
+        for control, value in event.controls.items():
+            assignment = _created(sbml_event.createEventAssignment(), "an event assignment")
+            _check(assignment.setVariable(control), f"assign {control}")
+            _check(assignment.setMath(libsbml.parseL3Formula(repr(float(value)))), f"set {control}")
+        for state, amount in event.state_increments.items():
+            assignment = _created(sbml_event.createEventAssignment(), "an event assignment")
+            _check(assignment.setVariable(state), f"assign {state}")
+            # The dose is a parameter of the document so that a user can change it in one place.
+            _check(assignment.setMath(libsbml.parseL3Formula(f"{state} + {increments[state]}")), f"increment {state}")
+
+
+def sbml_document(experiment: str | LungScenario = "influenza", params: dict[str, float] | None = None,
+                  model: CompiledModel | None = None, preequilibration: bool = False) -> libsbml.SBMLDocument:
+    """The lung model and one experiment's schedule as an SBML L3V2 document.
+
+    ``params`` (default: the experiment's typical animal, nominal values plus scenario overrides)
+    sets the parameter values and the pre-equilibrated initial state.
+
+    With ``preequilibration=True`` the document carries the pre-equilibration itself instead of its
+    result: species start at :func:`equations.initial_guess`, the model time runs through
+    :data:`PREEQUILIBRATION_DAYS` uninfected days first, an event then rescales the DCC reservoir
+    to ``dcc_initial``, and every experiment event is shifted by that offset (experiment day ``d``
+    is model time ``365 + d``). Initial states then follow any change of parameters, which fitting
+    (the PEtab export) and population runs need.
+    """
+    scenario = resolve_scenario(experiment) if isinstance(experiment, str) else experiment
+    model = model or compiled_model()
+    table = load_parameter_table(scenario.species)
+    virus = scenario.virus_kind
+    described = {p.name: p for p in table.parameters(virus)}
+    nominal = {**table.nominal(virus), **scenario.parameters, **(params or {})}
+    params, controls, events = animal_setup(scenario, nominal)
+    if preequilibration:
+        guess = equations.initial_guess({**params, **controls})
+        y0 = np.array([guess[name] for name in model.state_names])
+        offset = PREEQUILIBRATION_DAYS
+    else:
+        y0 = initial_state(params, controls, model)
+        offset = 0.0
+
+    document = libsbml.SBMLDocument(3, 2)
+    sbml = _created(document.createModel(), "the model")
+    _check(sbml.setId(f"awaken_lung_{scenario.name}"), "set the model id")
+    _check(sbml.setName(f"awaken lung model: {scenario.name}"), "set the model name")
+    _notes(sbml, f"Generated by awaken from its single source of equations (awaken.lung.equations). "
+                 f"Experiment {scenario.name}: {scenario.description.strip()} "
+                 + (f"Time in days; the first {PREEQUILIBRATION_DAYS:g} d are uninfected pre-equilibration, "
+                    f"experiment day d is model time {PREEQUILIBRATION_DAYS:g} + d." if preequilibration else
+                    f"Initial amounts are the typical animal after {PREEQUILIBRATION_DAYS:g} uninfected days of "
+                    f"pre-equilibration with the DCC reservoir rescaled to dcc_initial. Time in days."))
+    defined: set[str] = set()
+    _check(sbml.setTimeUnits(_add_unit_definition(sbml, "d", defined)), "set time units")
+
+    compartment = _created(sbml.createCompartment(), "the lung compartment")
+    _check(compartment.setId("lung"), "set the compartment id")
+    _check(compartment.setConstant(True), "make the compartment constant")
+    _check(compartment.setSize(1.0), "set the compartment size")
+    _check(compartment.setSpatialDimensions(3), "set compartment dimensions")
+    _check(compartment.setUnits("dimensionless"), "set compartment units")
+
+    units = {s.name: s.unit for s in equations.STATES}
+    for name, value in zip(model.state_names, y0):
+        species = _created(sbml.createSpecies(), f"species {name}")
+        state = next(s for s in equations.STATES if s.name == name)
+        _check(species.setId(name), f"set the id of {name}")
+        _check(species.setName(state.description), f"name {name}")
+        _check(species.setCompartment("lung"), f"place {name}")
+        _check(species.setHasOnlySubstanceUnits(True), f"set hasOnlySubstanceUnits of {name}")
+        _check(species.setBoundaryCondition(False), f"set boundaryCondition of {name}")
+        _check(species.setConstant(False), f"set constant of {name}")
+        _check(species.setInitialAmount(float(value)), f"set the initial amount of {name}")
+        _check(species.setSubstanceUnits(_add_unit_definition(sbml, units[name], defined)), f"set units of {name}")
+
+    increments: dict[str, str] = {}
+    for event in events:
+        for state in event.state_increments:
+            increments[state] = f"dose_{state}"
+    # Every parameter of the table, including those used only by initial states and doses.
+    for name in sorted(set(model.parameter_names) | set(described)):
+        parameter = _created(sbml.createParameter(), f"parameter {name}")
+        _check(parameter.setId(name), f"set the id of {name}")
+        is_control = name in equations.CONTROLS
+        _check(parameter.setConstant(not is_control), f"set constant of {name}")
+        _check(parameter.setValue(float(controls[name] if is_control else params[name])), f"set {name}")
+        if is_control:
+            _check(parameter.setUnits("dimensionless"), f"set units of {name}")
+            _notes(parameter, "control (0 or 1) switched by the experiment's events")
+        else:
+            p = described[name]
+            _check(parameter.setName(p.description), f"name {name}")
+            _check(parameter.setUnits(_add_unit_definition(sbml, p.unit, defined)), f"set units of {name}")
+            _notes(parameter, _parameter_note(p))
+    for state, dose_id in increments.items():
+        amount = sum(e.state_increments.get(state, 0.0) for e in events)
+        parameter = _created(sbml.createParameter(), dose_id)
+        _check(parameter.setId(dose_id), f"set the id of {dose_id}")
+        _check(parameter.setConstant(True), f"set constant of {dose_id}")
+        _check(parameter.setValue(float(amount)), f"set {dose_id}")
+        _check(parameter.setUnits(_add_unit_definition(sbml, units[state], defined)), f"set units of {dose_id}")
+        _notes(parameter, f"{state} added at infection: dose x inoculum_infectivity")
+
+    for name, process, rate, column in zip(model.reaction_names, model.reaction_processes,
+                                           model.rate_expressions, model.stoichiometry.T):
+        reaction = _created(sbml.createReaction(), f"reaction {name}")
+        _check(reaction.setId(REACTION_PREFIX + name), f"set the id of reaction {name}")
+        _check(reaction.setName(f"{name} ({process})"), f"name reaction {name}")
+        _check(reaction.setReversible(False), f"set reversible of {name}")
+        for index in np.flatnonzero(column):
+            coefficient = float(column[index])
+            ref = _created(reaction.createReactant() if coefficient < 0 else reaction.createProduct(),
+                           f"a species reference of {name}")
+            _check(ref.setSpecies(model.state_names[index]), f"reference a species in {name}")
+            _check(ref.setStoichiometry(abs(coefficient)), f"set a stoichiometry in {name}")
+            _check(ref.setConstant(True), f"set a stoichiometry constant in {name}")
+        # Species that only modulate the rate are declared as modifiers.
+        participants = {model.state_names[i] for i in np.flatnonzero(column)}
+        for symbol in sorted(rate.free_symbols, key=str):
+            if str(symbol) in model.state_names and str(symbol) not in participants:
+                modifier = _created(reaction.createModifier(), f"a modifier of {name}")
+                _check(modifier.setSpecies(str(symbol)), f"reference a modifier in {name}")
+        law = _created(reaction.createKineticLaw(), f"the kinetic law of {name}")
+        _check(law.setMath(_math(rate, f"reaction {name}")), f"set the kinetic law of {name}")
+
+    readout_units = {name: unit for name, (unit, _) in equations.READOUTS.items()}
+    for name, expr in model.readout_expressions.items():
+        readout_id = READOUT_PREFIX + name
+        parameter = _created(sbml.createParameter(), readout_id)
+        _check(parameter.setId(readout_id), f"set the id of {readout_id}")
+        _check(parameter.setName(equations.READOUTS[name][1]), f"name {readout_id}")
+        _check(parameter.setConstant(False), f"set constant of {readout_id}")
+        _check(parameter.setUnits(_add_unit_definition(sbml, readout_units[name], defined)), f"set units of {readout_id}")
+        rule = _created(sbml.createAssignmentRule(), f"the rule of {readout_id}")
+        _check(rule.setVariable(readout_id), f"set the variable of {readout_id}")
+        _check(rule.setMath(_math(expr, f"read-out {name}")), f"set the formula of {readout_id}")
+
+    _add_events(sbml, events, increments, offset)
+    return document
+
+
+def consistency_report(document: libsbml.SBMLDocument) -> tuple[int, int, list[str]]:
+    """libsbml's full consistency check: (errors, warnings, messages)."""
+    document.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, True)
+    document.checkConsistency()
+    errors = warnings = 0
+    messages = []
+    for i in range(document.getNumErrors()):
+        error = document.getError(i)
+        if error.getSeverity() >= libsbml.LIBSBML_SEV_ERROR:
+            errors += 1
+        else:
+            warnings += 1
+        messages.append(f"{error.getSeverityAsString()} {error.getErrorId()} line {error.getLine()}: "
+                        f"{error.getMessage().strip()}")
+    return errors, warnings, messages
+
+
+def sbml_string(experiment: str | LungScenario = "influenza", params: dict[str, float] | None = None,
+                preequilibration: bool = False) -> str:
+    """The SBML document of :func:`sbml_document` as XML text."""
+    return libsbml.writeSBMLToString(sbml_document(experiment, params, preequilibration=preequilibration))
+
+
+def write_sbml(path: str | Path, experiment: str | LungScenario = "influenza",
+               params: dict[str, float] | None = None, preequilibration: bool = False) -> Path:
+    """Write the SBML document atomically (temporary name, then rename) and return the path."""
+    path = Path(path)
+    text = sbml_string(experiment, params, preequilibration)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
