@@ -132,20 +132,29 @@ def _parameter_note(p: Parameter) -> str:
     return note
 
 
-def _add_preequilibration_event(model: libsbml.Model, offset: float, priority_value: int) -> None:
-    """At ``time = offset``: rescale the DCC states so that their total is ``dcc_initial`` (as
-    :func:`awaken.lung.solver.initial_state` does after pre-equilibration)."""
-    event = _created(model.createEvent(), "the pre-equilibration event")
-    _check(event.setId("end_of_preequilibration"), "set the pre-equilibration event id")
-    _check(event.setName(f"day 0 (after {offset:g} d of pre-equilibration): DCC reservoir rescaled to dcc_initial"),
-           "name the pre-equilibration event")
+def _timed_event(model: libsbml.Model, event_id: str, name: str, day: float, priority: int) -> libsbml.Event:
+    """An event that fires once, when model time reaches ``day``; a higher ``priority`` fires first
+    among events of the same time. Values are taken at trigger time."""
+    event = _created(model.createEvent(), f"event {event_id}")
+    _check(event.setId(event_id), f"set the id of event {event_id}")
+    _check(event.setName(name), f"name event {event_id}")
     _check(event.setUseValuesFromTriggerTime(True), "set useValuesFromTriggerTime")
-    trigger = _created(event.createTrigger(), "a trigger")
+    trigger = _created(event.createTrigger(), f"the trigger of {event_id}")
+    # initialValue false: an event at the start time fires at the start of the simulation.
     _check(trigger.setInitialValue(False), "set a trigger's initial value")
     _check(trigger.setPersistent(True), "make a trigger persistent")
-    _check(trigger.setMath(libsbml.parseL3Formula(f"time >= {offset!r}")), "set a trigger")
-    priority = _created(event.createPriority(), "an event priority")
-    _check(priority.setMath(libsbml.parseL3Formula(str(priority_value))), "set an event priority")
+    _check(trigger.setMath(libsbml.parseL3Formula(f"time >= {day!r}")), f"set the trigger of {event_id}")
+    priority_element = _created(event.createPriority(), f"the priority of {event_id}")
+    _check(priority_element.setMath(libsbml.parseL3Formula(str(priority))), f"set the priority of {event_id}")
+    return event
+
+
+def _add_preequilibration_event(model: libsbml.Model, offset: float, priority: int) -> None:
+    """At ``time = offset``: rescale the DCC states so that their total is ``dcc_initial`` (as
+    :func:`awaken.lung.solver.initial_state` does after pre-equilibration)."""
+    event = _timed_event(model, "end_of_preequilibration",
+                         f"day 0 (after {offset:g} d of pre-equilibration): DCC reservoir rescaled to dcc_initial",
+                         offset, priority)
     total = " + ".join(equations.DCC_STATES)
     for state in equations.DCC_STATES:
         assignment = _created(event.createEventAssignment(), "an event assignment")
@@ -160,20 +169,11 @@ def _add_events(model: libsbml.Model, events: Iterable[Event], increments: dict[
     if offset > 0:
         _add_preequilibration_event(model, offset, len(events) + 1)
     for order, event in enumerate(events):
-        sbml_event = _created(model.createEvent(), f"event {order}")
         what = ", ".join([*(f"{k}={v:g}" for k, v in event.controls.items()),
                           *(f"{k}+={v:g}" for k, v in event.state_increments.items())])
-        _check(sbml_event.setId(f"event_{order}_day_{event.day:g}".replace(".", "_")), "set an event id")
-        _check(sbml_event.setName(f"day {event.day:g}: {what}"), "name an event")
-        _check(sbml_event.setUseValuesFromTriggerTime(True), "set useValuesFromTriggerTime")
-        trigger = _created(sbml_event.createTrigger(), "an event trigger")
-        # initialValue false: an event on day 0 fires at the start of the simulation.
-        _check(trigger.setInitialValue(False), "set a trigger's initial value")
-        _check(trigger.setPersistent(True), "make a trigger persistent")
-        _check(trigger.setMath(libsbml.parseL3Formula(f"time >= {event.day + offset!r}")), "set a trigger")
-        priority = _created(sbml_event.createPriority(), "an event priority")
         # Earlier in awaken's list = higher priority: same-day events fire in awaken's order.
-        _check(priority.setMath(libsbml.parseL3Formula(str(len(events) - order))), "set an event priority")
+        sbml_event = _timed_event(model, f"event_{order}_day_{event.day:g}".replace(".", "_"),
+                                  f"day {event.day:g}: {what}", event.day + offset, len(events) - order)
         for control, value in event.controls.items():
             assignment = _created(sbml_event.createEventAssignment(), "an event assignment")
             _check(assignment.setVariable(control), f"assign {control}")
