@@ -13,7 +13,7 @@ from awaken.cli import app
 runner = CliRunner()
 
 COMMANDS = (["reproduce"], ["experiment", "list"], ["experiment", "run"], ["targets"], ["validate"], ["parameters"],
-            ["export", "sbml"], ["population"])
+            ["export", "sbml"], ["export", "petab"], ["export", "omex"], ["population"], ["fit"])
 
 
 def invoke(*args: str):
@@ -170,6 +170,33 @@ def test_population_writes_parquet_and_acceptance(tmp_path):
 def test_population_bad_input_exits_2_and_writes_nothing(tmp_path, args, expected):
     out = tmp_path / "pop"
     result = invoke("population", "--n", "3", "--out", str(out), *args)
+    assert result.exit_code == 2, result.output
+    assert expected in " ".join(result.output.split())
+    assert not out.exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_export_petab_and_omex_write_what_they_say(tmp_path):
+    result = invoke("export", "petab", str(tmp_path / "petab"))
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in (tmp_path / "petab").iterdir()} == {
+        "problem.yaml", "model.xml", "conditions.tsv", "observables.tsv", "measurements.tsv", "parameters.tsv"}
+    again = invoke("export", "petab", str(tmp_path / "petab"))
+    assert again.exit_code == 2 and "already exists" in " ".join(again.output.split())
+    result = invoke("export", "omex", str(tmp_path / "omex"), "--experiment", "pbs", "--experiment", "influenza",
+                    "--days", "30")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "omex").iterdir()) == ["influenza.omex", "pbs.omex"]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--walkers", "7"], "walkers"),
+    (["--walkers", "20"], "walkers"),
+    (["--profile", "not_a_parameter"], "profiles"),
+    (["--starts", "0"], "--starts"),
+])
+def test_fit_bad_input_exits_2_and_writes_nothing(tmp_path, args, expected):
+    out = tmp_path / "fit"
+    result = invoke("fit", "--out", str(out), *args)
     assert result.exit_code == 2, result.output
     assert expected in " ".join(result.output.split())
     assert not out.exists() and not list(tmp_path.glob(".*partial*"))

@@ -43,6 +43,25 @@ def test_report_is_self_contained_and_shows_every_target(small_run):
     assert html.count("data:image/svg+xml;base64,") == 4
 
 
+def test_the_calibration_ensemble_adds_bands_and_pass_fractions(small_run):
+    summary = json.loads((small_run.path / "ensemble_scores.json").read_text())
+    mouse_ids = [t["id"] for t in load_targets()["mouse"]]
+    assert sorted(summary["pass_fractions"]) == sorted(mouse_ids)
+    assert all(0.0 <= f <= 1.0 for f in summary["pass_fractions"].values())
+    from awaken.calibration.ensemble import load_ensemble
+
+    assert summary["members"] >= 1
+    assert summary["members"] + summary["rejected_by_envelope"] == len(load_ensemble())
+    html = small_run.report.read_text()
+    assert "ensemble passing" in html and "Dashed" in html
+
+
+def test_without_an_ensemble_the_report_says_nothing_about_one(tmp_path):
+    outcome = reproduce(tmp_path / "plain", mice=1, seed=2, days=30, ensemble=False)
+    assert not (outcome.path / "ensemble_scores.json").exists()
+    assert "ensemble passing" not in outcome.report.read_text()
+
+
 def test_scorecard_json_matches_the_targets_file(small_run):
     rows = json.loads((small_run.path / "scorecard.json").read_text())
     ids = [t["id"] for group in load_targets().values() for t in group]

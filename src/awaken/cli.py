@@ -39,7 +39,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 experiment_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="List and run virtual mouse experiments.")
 app.add_typer(experiment_app, name="experiment")
 export_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
-                         help="Export the lung model in the field's standards (SBML).")
+                         help="Export the lung model in the field's standards (SBML, PEtab, COMBINE/OMEX).")
 app.add_typer(export_app, name="export")
 
 console = Console()
@@ -67,10 +67,14 @@ def _user_errors() -> Iterator[None]:
 
 
 class _RateColumn(ProgressColumn):
-    """Mice simulated per second."""
+    """Items (mice, starts, generations) done per second."""
+
+    def __init__(self, unit: str = "mice") -> None:
+        super().__init__()
+        self.unit = unit
 
     def render(self, task: Task) -> Text:
-        return Text("" if task.speed is None else f"{task.speed:.1f} mice/s", style="progress.data.speed")
+        return Text("" if task.speed is None else f"{task.speed:.2f} {self.unit}/s", style="progress.data.speed")
 
 
 @contextmanager
@@ -92,6 +96,9 @@ def reproduce(
     mice: Annotated[int, typer.Option("--mice", min=1, max=1000, help="mice per group (1-1000) [mice]")] = 4,
     seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="random seed (>= 0)")] = 0,
     days: Annotated[int, typer.Option("--days", min=28, max=MAX_DAYS, help=f"length of every experiment (28-{MAX_DAYS}) [d]")] = 365,
+    ensemble: Annotated[Optional[Path], typer.Option("--ensemble", help="calibration ensemble (ensemble.parquet of an "
+                                                     "awaken fit run; default: the shipped one)")] = None,
+    no_ensemble: Annotated[bool, typer.Option("--no-ensemble", help="no ensemble bands or pass fractions")] = False,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Run every virtual experiment of the study, score the targets and write the report.
@@ -105,10 +112,20 @@ def reproduce(
         from awaken.rundir import RunDirectory
 
         RunDirectory(out, overwrite=overwrite)  # refuse an existing directory before any work
+        if ensemble is not None and not ensemble.is_file():
+            raise ConfigError(f"--ensemble {ensemble}: no such file (give the ensemble.parquet of an awaken fit run)")
+        if ensemble is not None:
+            from awaken.calibration.ensemble import load_ensemble
+
+            try:
+                load_ensemble(ensemble)
+            except (ValueError, OSError) as err:
+                raise ConfigError(f"--ensemble {ensemble}: {err}") from None
         names = experiments_to_run()
         with _progress_bar(len(names) * mice, f"{len(names)} experiments") as advance:
             outcome = run_reproduction(out, mice=mice, seed=seed, days=days, overwrite=overwrite,
-                                       progress=advance, command=sys.argv)
+                                       progress=advance, command=sys.argv,
+                                       ensemble=False if no_ensemble else (ensemble or True))
     _print_scores(outcome.scores or [])
     failed = [s.id for s in outcome.scores or [] if s.passed is False]
     console.print(f"\nReport: [bold]{outcome.report}[/]", highlight=False)
@@ -303,6 +320,104 @@ def export_sbml(
     console.print(f"wrote [bold]{file}[/]: {model.getNumSpecies()} species, {model.getNumReactions()} reactions, "
                   f"{model.getNumParameters()} parameters, {model.getNumRules()} assignment rules, "
                   f"{model.getNumEvents()} events; libsbml: 0 errors, {n_warnings} unit warnings", highlight=False)
+
+
+@export_app.command("petab")
+def export_petab(
+    directory: Annotated[Path, typer.Argument(help="directory to create (problem.yaml, model.xml and the tables)")],
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Write the mouse calibration as a PEtab v1 problem (checked by libsbml and petab's linter)."""
+    from awaken.calibration.petab_problem import write_petab
+
+    with _user_errors():
+        if directory.exists() and not overwrite:
+            raise ConfigError(f"DIRECTORY {directory}: already exists; choose a new name or pass --overwrite")
+        if not directory.parent.exists():
+            raise ConfigError(f"DIRECTORY {directory}: directory {directory.parent} does not exist")
+    problem = write_petab(directory, overwrite=overwrite)
+    import pandas as pd
+
+    measurements = pd.read_csv(directory / "measurements.tsv", sep="\t")
+    parameters = pd.read_csv(directory / "parameters.tsv", sep="\t")
+    console.print(f"wrote [bold]{problem}[/]: {measurements['simulationConditionId'].nunique()} conditions, "
+                  f"{len(measurements)} measurements, {int(parameters['estimate'].sum())} estimated parameters; "
+                  f"petablint: passed", highlight=False)
+
+
+@export_app.command("omex")
+def export_omex(
+    directory: Annotated[Path, typer.Argument(help="directory for the archives (<experiment>.omex)")],
+    experiment: Annotated[Optional[list[str]], typer.Option("--experiment", help="experiment (repeatable; default: "
+                                                            "every shipped experiment)")] = None,
+    days: DaysOption = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Write a COMBINE archive (SBML + SED-ML) per experiment, to re-run the study outside awaken."""
+    from awaken.lung.experiments import list_experiments, resolve_scenario
+    from awaken.lung.omex import write_omex
+
+    with _user_errors():
+        if directory.exists() and not directory.is_dir():
+            raise ConfigError(f"DIRECTORY {directory}: exists and is not a directory")
+        if not directory.parent.exists():
+            raise ConfigError(f"DIRECTORY {directory}: directory {directory.parent} does not exist")
+        scenarios = [resolve_scenario(e) for e in (experiment or list_experiments())]
+        clashes = [str(directory / f"{s.name}.omex") for s in scenarios if (directory / f"{s.name}.omex").exists()]
+        if clashes and not overwrite:
+            raise ConfigError(f"DIRECTORY {directory}: {', '.join(clashes)} already exist; pass --overwrite")
+    paths = write_omex(directory, scenarios, days=days, overwrite=overwrite)
+    console.print(f"wrote {len(paths)} COMBINE archives to [bold]{directory}[/] (SBML L3V2 + SED-ML L1V4 each; "
+                  f"libsbml and libsedml: 0 errors)", highlight=False)
+
+
+@app.command()
+def fit(
+    starts: Annotated[int, typer.Option("--starts", min=1, max=10_000, help="random starts (1-10,000; the shipped "
+                                        "values are tried as well)")] = 20,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="random seed (>= 0)")] = 0,
+    max_iterations: Annotated[int, typer.Option("--max-iterations", min=1, max=100_000,
+                                                help="L-BFGS-B iterations per start")] = 200,
+    profile: Annotated[Optional[list[str]], typer.Option("--profile", help="parameter to profile (repeatable; "
+                                                         "default: all fitted parameters)")] = None,
+    no_profiles: Annotated[bool, typer.Option("--no-profiles", help="skip the profile likelihoods")] = False,
+    walkers: Annotated[int, typer.Option("--walkers", min=2, max=10_000, help="ensemble sampler walkers (even, "
+                                         ">= twice the fitted parameters)")] = 48,
+    generations: Annotated[int, typer.Option("--generations", min=2, max=1_000_000,
+                                             help="sampler generations (first half is burn-in)")] = 400,
+    ensemble_size: Annotated[int, typer.Option("--ensemble-size", min=1, max=100_000,
+                                               help="ensemble members kept")] = 200,
+    out: Annotated[Optional[Path], typer.Option("--out", help="run directory to create (default: runs/fit-<time>)")] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, max=512, help="solver threads (default: all cores)")] = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Fit the mouse lung model to the targets: multi-start, profiles, posterior ensemble, report."""
+    from awaken.calibration.run import PHASES, FitSettings
+    from awaken.calibration.run import fit as run_fit
+    from awaken.config import validate_document
+    from awaken.rundir import RunDirectory
+
+    with _user_errors():
+        settings = validate_document({"starts": starts, "seed": seed, "max_iterations": max_iterations,
+                                      "profiles": [] if no_profiles else profile, "walkers": walkers,
+                                      "generations": generations, "ensemble_size": ensemble_size},
+                                     FitSettings, source="awaken fit options")
+        out = out or _default_out("fit")
+        RunDirectory(out, overwrite=overwrite)
+    if threads is not None:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               _RateColumn("items"), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
+    with Progress(*columns, console=errors, transient=False) as bar:
+        def phase(name: str, total: int) -> Callable[[int], None]:
+            task = bar.add_task(f"{name} ({PHASES[name]})", total=total)
+            return lambda n: bar.advance(task, n)
+
+        with _user_errors():
+            path = run_fit(out, settings, overwrite=overwrite, progress=phase, command=sys.argv)
+    console.print(f"calibration written to [bold]{path}[/] (report: {path / 'report.html'})", highlight=False)
 
 
 @app.command()

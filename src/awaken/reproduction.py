@@ -9,6 +9,7 @@ Run directory layout::
     run.json                 provenance
     report.html              self-contained report
     scorecard.json           targets with bands, simulated values and pass/fail (reproduce only)
+    ensemble_scores.json     fraction of the calibration ensemble passing each target (reproduce only)
     tables/timecourse.parquet  group means per experiment and day
     tables/per_mouse.parquet   every mouse, day, read-out and state
     tables/parameters.parquet  every mouse's parameter values
@@ -87,14 +88,54 @@ def _save_figures(run: RunDirectory, specs: Sequence[tuple[str, str, str, object
     return out
 
 
+@dataclass(frozen=True)
+class EnsembleSummary:
+    """The calibration ensemble as the flagship report uses it."""
+
+    members: int  # members inside the physiological envelope over the run (the ones scored and drawn)
+    rejected: int  # members that left it
+    fractions: dict[str, float]
+    bands: dict
+    source: str
+    command: str
+
+
+#: Read-outs the report's figures draw, which get ensemble bands.
+_BAND_COLUMNS = ("dcc_count", "proliferating_fraction", "virus_titer", "il6_pg_per_ml", "neutrophils",
+                 "cd4_t_cells", "cd4_aggregate_t_cells", "cd8_t_cells_active")
+
+
+def ensemble_summary(path: str | Path | None, days: int) -> EnsembleSummary:
+    """Simulate the calibration ensemble (default: the shipped one) in every experiment."""
+    from awaken.calibration.ensemble import bands, ensemble_provenance, load_ensemble, pass_fractions, simulate_members
+    from awaken.targets import REQUIRED_EXPERIMENTS
+
+    members = load_ensemble(path)
+    meta = ensemble_provenance(path)
+    members_run = simulate_members(members, experiments_to_run(), days=days)
+    if not members_run.runs:
+        raise ConfigError(f"ensemble {path or 'shipped'}: every member leaves the physiological envelope in {days} d")
+    scored = [{name: r[name] for name in REQUIRED_EXPERIMENTS} for r in members_run.runs]
+    return EnsembleSummary(members=len(members_run.runs), rejected=members_run.rejected,
+                           fractions=pass_fractions(scored), bands=bands(members_run.runs, _BAND_COLUMNS),
+                           source=str(path) if path is not None else "shipped (awaken/calibration/data)",
+                           command=" ".join(meta.get("command", [])) or "unknown")
+
+
 def _write(run: RunDirectory, *, results: Mapping[str, ExperimentResult], scores: list[TargetScore] | None,
            report_figures: list[ReportFigure], title: str, intro: str, started: str,
-           command: Sequence[str] | None) -> None:
+           command: Sequence[str] | None, ensemble: EnsembleSummary | None = None) -> None:
     tables = _tables(results)
     for name, frame in tables.items():
         run.write_parquet(f"tables/{name}.parquet", frame)
     if scores is not None:
         run.write_json("scorecard.json", to_jsonable(scores))
+    if ensemble is not None:
+        run.write_json("ensemble_scores.json", to_jsonable({"members": ensemble.members,
+                                                            "rejected_by_envelope": ensemble.rejected,
+                                                            "source": ensemble.source,
+                                                            "command": ensemble.command,
+                                                            "pass_fractions": ensemble.fractions}))
     scenarios = list(results.values())
     first = scenarios[0].scenario
     prov = provenance(
@@ -111,15 +152,20 @@ def _write(run: RunDirectory, *, results: Mapping[str, ExperimentResult], scores
         n_scored=len(mouse_scores), n_passed=sum(bool(s.passed) for s in mouse_scores),
         n_failed=sum(not s.passed for s in mouse_scores),
         n_pending=sum(s.passed is None for s in scores or []),
-        figures=report_figures, experiments=[r.scenario for r in scenarios], mice=first.mice,
+        figures=report_figures, experiments=[r.scenario for r in scenarios], mice=first.mice, ensemble=ensemble,
         parameters=table.parameters(virus), parameter_virus=f"mouse, {table.viruses[virus].label}",
         tables=[f"tables/{n}.parquet" for n in tables])
     run.write_text("report.html", html)
 
 
 def reproduce(out: str | Path, *, mice: int = 4, seed: int = 0, days: int = 365, overwrite: bool = False,
-              progress: Progress | None = None, command: Sequence[str] | None = None) -> Outcome:
-    """Run every virtual experiment of the study, score the targets, write the run directory."""
+              progress: Progress | None = None, command: Sequence[str] | None = None,
+              ensemble: str | Path | None | bool = True) -> Outcome:
+    """Run every virtual experiment of the study, score the targets, write the run directory.
+
+    ``ensemble``: True for the shipped calibration ensemble, a path for another ``ensemble.parquet``,
+    False for none. The ensemble adds dashed uncertainty bands to the figures and the fraction of
+    members passing each target to the scorecard."""
     if days < LAST_TARGET_DAY:
         raise ConfigError(f"days = {days}: the reproduction needs at least {LAST_TARGET_DAY} d (the last read-out)")
     scenarios = [with_overrides(load_experiment(n), days=days, seed=seed, mice=mice) for n in experiments_to_run()]
@@ -127,21 +173,23 @@ def reproduce(out: str | Path, *, mice: int = 4, seed: int = 0, days: int = 365,
     with RunDirectory(out, overwrite=overwrite) as run:
         results = run_experiments(scenarios, progress)
         scores = score(results)
+        summary = None if ensemble is False else ensemble_summary(None if ensemble is True else ensemble, days)
+        bands = summary.bands if summary else None
         specs = [
             ("dcc_burden", "Dormant cancer cells wake after respiratory infection",
              "HER2+ DCCs per three lung sections (log scale) for every group: group means (lines), mice "
              "(bands, dots) and box plots at 3, 6, 9, 15 and 28 dpi as in the study's Figure 1; panel e follows "
-             "every group for the whole run.", figures.dcc_burden(results)),
+             "every group for the whole run.", figures.dcc_burden(results, bands)),
             ("phenotypes", "Proliferation and the phenotype switch",
              "Ki67+ fraction of DCCs, and the dormant mesenchymal -> hybrid E/M -> proliferating epithelial "
-             "composition with influenza and in IL-6 knockout mice.", figures.phenotypes(results)),
+             "composition with influenza and in IL-6 knockout mice.", figures.phenotypes(results, bands)),
             ("inflammation", "Virus, IL-6 and neutrophils",
              "Lung virus titre (dotted line: detection limit), IL-6 in lavage fluid and lung neutrophils.",
-             figures.inflammation(results)),
+             figures.inflammation(results, bands)),
             ("t_cells", "CD4 T cells hold back CD8 T cells",
              "CD4 T cells in the lung and in lesion aggregates, and activated CD8 T cells, with antibodies "
              "given from 9 to 28 dpi (shaded). CD4 cells are the same with IgG and with anti-CD8.",
-             figures.t_cells(results)),
+             figures.t_cells(results, bands)),
         ]
         report_figures = _save_figures(run, specs)
         _write(run, results=results, scores=scores, report_figures=report_figures,
@@ -149,7 +197,7 @@ def reproduce(out: str | Path, *, mice: int = 4, seed: int = 0, days: int = 365,
                intro=("A virtual reproduction of the mouse experiments of Chia et al., Nature 645:496 (2025): "
                       f"{len(results)} groups of {mice} MMTV-Her2 (or wild-type) mice, simulated for {days} days "
                       "with awaken's within-host lung model, scored against every published observation."),
-               started=started, command=command)
+               started=started, command=command, ensemble=summary)
     return Outcome(path=Path(out), results=results, scores=scores)
 
 

@@ -36,6 +36,11 @@ __all__ = [
     "REQUIRED_EXPERIMENTS",
     "VIRUS_DETECTION_LIMIT",
     "in_band",
+    "MEASURES",
+    "Ratio",
+    "Level",
+    "Parts",
+    "Custom",
     "to_jsonable",
 ]
 
@@ -87,56 +92,86 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else math.inf
 
 
-def _count_ratio(results: Mapping[str, ExperimentResult], treated: str, control: str, day: float) -> float:
-    return _ratio(results[treated].at(day, "dcc_count"), results[control].at(day, "dcc_count"))
+@dataclass(frozen=True)
+class Ratio:
+    """Group mean of ``readout`` in ``treated`` at ``day`` over the same in ``control`` at
+    ``control_day`` (default: the same day). Declarative, so the PEtab export can translate it."""
+
+    readout: str
+    treated: str
+    control: str
+    day: float
+    control_day: float | None = None
+
+    kind = "ratio"
+
+    @property
+    def reference_day(self) -> float:
+        return self.day if self.control_day is None else self.control_day
+
+    @property
+    def experiments(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((self.treated, self.control)))
+
+    def __call__(self, results: Mapping[str, Any]) -> float:
+        return _ratio(results[self.treated].at(self.day, self.readout),
+                      results[self.control].at(self.reference_day, self.readout))
 
 
-def _m1(r: Mapping[str, ExperimentResult]) -> float:
-    return _ratio(r["pbs"].at(28, "dcc_count"), r["pbs"].at(0, "dcc_count"))
+@dataclass(frozen=True)
+class Level:
+    """Group mean of ``readout`` (a fraction) in ``experiment`` at ``day``."""
+
+    readout: str
+    experiment: str
+    day: float
+
+    kind = "level"
+
+    @property
+    def experiments(self) -> tuple[str, ...]:
+        return (self.experiment,)
+
+    def __call__(self, results: Mapping[str, Any]) -> float:
+        return results[self.experiment].at(self.day, self.readout)
 
 
-def _m2(r: Mapping[str, ExperimentResult]) -> float:
-    return _ratio(r["influenza"].at(3, "proliferating_fraction"), r["pbs"].at(3, "proliferating_fraction"))
+@dataclass(frozen=True)
+class Parts:
+    """A target made of several named measures, each with its own band."""
+
+    parts: dict[str, Ratio | Level]
+
+    kind = "parts"
+
+    @property
+    def experiments(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(e for m in self.parts.values() for e in m.experiments))
+
+    def __call__(self, results: Mapping[str, Any]) -> dict[str, float]:
+        return {name: measure(results) for name, measure in self.parts.items()}
 
 
-def _m3(r: Mapping[str, ExperimentResult]) -> float:
+@dataclass(frozen=True)
+class Custom:
+    """A measure that is not a read-out at a time point (a peak day, a maximum over a curve)."""
+
+    function: Callable[[Mapping[str, ExperimentResult]], float]
+    experiments: tuple[str, ...]
+
+    kind = "custom"
+
+    def __call__(self, results: Mapping[str, ExperimentResult]) -> float:
+        return self.function(results)
+
+
+def _peak_proliferation_day(r: Mapping[str, ExperimentResult]) -> float:
     tc = r["influenza"].timecourse
     early = tc[tc["day"] <= EARLY_WINDOW_DAYS]
     return float(early["day"].iloc[int(np.argmax(early["proliferating_fraction"].to_numpy()))])
 
 
-def _m4(r: Mapping[str, ExperimentResult]) -> float:
-    return _count_ratio(r, "influenza", "pbs", 15)
-
-
-def _m5(r: Mapping[str, ExperimentResult]) -> float:
-    return _count_ratio(r, "influenza", "pbs", 28)
-
-
-def _m6(r: Mapping[str, ExperimentResult]) -> float:
-    return _count_ratio(r, "il6_ko_influenza", "il6_ko_pbs", 15)
-
-
-def _m7(r: Mapping[str, ExperimentResult]) -> float:
-    return _count_ratio(r, "neutrophil_depleted_influenza", "pbs", 15)
-
-
-def _m8(r: Mapping[str, ExperimentResult]) -> dict[str, float]:
-    return {"late": _count_ratio(r, "anti_cd4_influenza", "igg_influenza", 28),
-            "early": _count_ratio(r, "anti_cd4_influenza", "igg_influenza", 9)}
-
-
-def _m9(r: Mapping[str, ExperimentResult]) -> float:
-    return _ratio(r["anti_cd4_influenza"].at(15, "cd8_t_cells_active"), r["igg_influenza"].at(15, "cd8_t_cells_active"))
-
-
-def _m10(r: Mapping[str, ExperimentResult]) -> dict[str, float]:
-    return {"mesenchymal_influenza": r["influenza"].at(9, "mesenchymal_fraction"),
-            "hybrid_influenza": r["influenza"].at(9, "hybrid_fraction"),
-            "mesenchymal_il6ko": r["il6_ko_influenza"].at(9, "mesenchymal_fraction")}
-
-
-def _m11(r: Mapping[str, ExperimentResult]) -> float:
+def _viral_load_difference(r: Mapping[str, ExperimentResult]) -> float:
     her2 = r["influenza"].timecourse.set_index("day")["virus_titer"]
     wild = r["wild_type_influenza"].timecourse.set_index("day")["virus_titer"]
     days = [d for d in wild.index if d <= EARLY_WINDOW_DAYS and wild[d] > VIRUS_DETECTION_LIMIT]
@@ -145,29 +180,34 @@ def _m11(r: Mapping[str, ExperimentResult]) -> float:
     return float(max(abs(her2[d] - wild[d]) / wild[d] for d in days))
 
 
-MeasureFn = Callable[[Mapping[str, ExperimentResult]], Any]
-#: Target id -> (experiments it needs, measure).
-MEASURES: dict[str, tuple[tuple[str, ...], MeasureFn]] = {
-    "M1_mock_dormant": (("pbs",), _m1),
-    "M2_onset_day3": (("influenza", "pbs"), _m2),
-    "M3_peak_proliferation_day9": (("influenza",), _m3),
-    "M4_expansion_day15": (("influenza", "pbs"), _m4),
-    "M5_raised_day28": (("influenza", "pbs"), _m5),
-    "M6_il6_knockout": (("il6_ko_influenza", "il6_ko_pbs"), _m6),
-    "M7_neutrophil_depletion": (("neutrophil_depleted_influenza", "pbs"), _m7),
-    "M8_cd4_maintains": (("anti_cd4_influenza", "igg_influenza"), _m8),
-    "M9_cd4_suppresses_cd8": (("anti_cd4_influenza", "igg_influenza"), _m9),
-    "M10_phenotype_switch": (("influenza", "il6_ko_influenza"), _m10),
-    "M11_local_awakening": (("influenza", "pbs", "wild_type_influenza"), _m11),
+Measure = Ratio | Level | Parts | Custom
+_M4 = Ratio("dcc_count", "influenza", "pbs", 15)
+#: Target id -> its measure, exactly as ``targets.yaml`` words it.
+MEASURES: dict[str, Measure] = {
+    "M1_mock_dormant": Ratio("dcc_count", "pbs", "pbs", 28, control_day=0),
+    "M2_onset_day3": Ratio("proliferating_fraction", "influenza", "pbs", 3),
+    "M3_peak_proliferation_day9": Custom(_peak_proliferation_day, ("influenza",)),
+    "M4_expansion_day15": _M4,
+    "M5_raised_day28": Ratio("dcc_count", "influenza", "pbs", 28),
+    "M6_il6_knockout": Ratio("dcc_count", "il6_ko_influenza", "il6_ko_pbs", 15),
+    "M7_neutrophil_depletion": Ratio("dcc_count", "neutrophil_depleted_influenza", "pbs", 15),
+    "M8_cd4_maintains": Parts({"late": Ratio("dcc_count", "anti_cd4_influenza", "igg_influenza", 28),
+                               "early": Ratio("dcc_count", "anti_cd4_influenza", "igg_influenza", 9)}),
+    "M9_cd4_suppresses_cd8": Ratio("cd8_t_cells_active", "anti_cd4_influenza", "igg_influenza", 15),
+    "M10_phenotype_switch": Parts({"mesenchymal_influenza": Level("mesenchymal_fraction", "influenza", 9),
+                                   "hybrid_influenza": Level("hybrid_fraction", "influenza", 9),
+                                   "mesenchymal_il6ko": Level("mesenchymal_fraction", "il6_ko_influenza", 9)}),
+    # The second part (M4 without seeding) is checked in _score_mouse_target.
+    "M11_local_awakening": Custom(_viral_load_difference, ("influenza", "pbs", "wild_type_influenza")),
 }
-REQUIRED_EXPERIMENTS: tuple[str, ...] = tuple(sorted({e for needs, _ in MEASURES.values() for e in needs}))
+REQUIRED_EXPERIMENTS: tuple[str, ...] = tuple(sorted({e for m in MEASURES.values() for e in m.experiments}))
 #: The longest read-out day any target uses; experiments must run at least this long.
 LAST_TARGET_DAY = 28
 
 
 def _score_mouse_target(target: dict[str, Any], results: Mapping[str, ExperimentResult]) -> TargetScore:
-    needs, measure = MEASURES[target["id"]]
-    missing = [name for name in needs if name not in results]
+    measure = MEASURES[target["id"]]
+    missing = [name for name in measure.experiments if name not in results]
     common = dict(id=target["id"], observation=target["observation"], measure=target["measure"],
                   band=target["band"], band_from=target["band_from"], source=target["source"])
     if missing:
@@ -184,11 +224,11 @@ def _score_mouse_target(target: dict[str, Any], results: Mapping[str, Experiment
         # The target has two parts: M4 must also pass with seeding switched off.
         seeding = [n for n in ("influenza", "pbs") if results[n].scenario.mechanisms.seeding]
         m4_band = _target("M4_expansion_day15")["band"]
-        m4_without_seeding = not seeding and in_band(_m4(results), m4_band)
+        m4_without_seeding = not seeding and in_band(_M4(results), m4_band)
         parts = {"viral_load_difference": passed, "m4_without_seeding": m4_without_seeding}
         passed = passed and m4_without_seeding
         note = (f"max relative difference of viral load, MMTV-Her2 vs wild type, over days 0-{EARLY_WINDOW_DAYS} "
-                f"with titre > {VIRUS_DETECTION_LIMIT:g}/mL; M4 without seeding = {_m4(results):.3g} "
+                f"with titre > {VIRUS_DETECTION_LIMIT:g}/mL; M4 without seeding = {_M4(results):.3g} "
                 f"(band {m4_band})" + (f"; seeding is on in {', '.join(seeding)}" if seeding else ""))
     elif target["id"] == "M8_cd4_maintains":
         note = ("anti-CD4 starts at 9 dpi, so the 9-dpi ratio is the pre-treatment baseline by design; "

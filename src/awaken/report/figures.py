@@ -2,7 +2,10 @@
 
 Each function takes experiment results (``{name: ExperimentResult}``) and returns a Figure. Lines
 are group means; shaded bands span the individual mice (min-max); box plots show the mice at the
-study's read-out days (3, 6, 9, 15 and 28 dpi, as in Chia et al. 2025, Fig. 1).
+study's read-out days (3, 6, 9, 15 and 28 dpi, as in Chia et al. 2025, Fig. 1). Given the
+calibration ensemble's bands (:func:`awaken.calibration.ensemble.bands`), dashed lines mark the
+central 90 % of the typical mouse over the ensemble: the uncertainty of the calibration, as
+opposed to the shaded spread between mice.
 
 Example
 -------
@@ -25,6 +28,7 @@ import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from awaken.calibration.ensemble import Band  # noqa: E402
 from awaken.lung.experiments import ExperimentResult  # noqa: E402
 
 __all__ = ["READOUT_DAYS", "dcc_burden", "phenotypes", "inflammation", "t_cells", "experiment_overview", "STYLE"]
@@ -58,8 +62,14 @@ def _style(name: str, index: int = 0) -> tuple[str, str]:
     return (plt.get_cmap("tab10")(index % 10), name)
 
 
+def _band(ensemble: Mapping[tuple[str, str], Band] | None, name: str, column: str) -> Band | None:
+    return None if ensemble is None else ensemble.get((name, column))
+
+
 def _curve(ax: Axes, result: ExperimentResult, column: str, days: float, color: str, label: str,
-           floor: float | None = None) -> None:
+           floor: float | None = None, band: Band | None = None) -> None:
+    """Group mean (line) and mice (shaded, min-max); with ``band``, the calibration ensemble's
+    central 90 % for the typical mouse (dashed edges)."""
     frame = result.per_mouse[result.per_mouse["day"] <= days]
     stats = frame.groupby("day")[column].agg(["mean", "min", "max"])
     x = stats.index.to_numpy()
@@ -69,6 +79,11 @@ def _curve(ax: Axes, result: ExperimentResult, column: str, days: float, color: 
     ax.plot(x, mean, color=color, lw=1.4, label=label)
     if result.scenario.mice > 1:
         ax.fill_between(x, lo, hi, color=color, alpha=0.18, lw=0)
+    if band is not None:
+        keep = band.days <= days
+        for edge in (band.low, band.high):
+            values = edge[keep] if floor is None else np.maximum(edge[keep], floor)
+            ax.plot(band.days[keep], values, color=color, lw=0.7, ls=(0, (3, 2)), alpha=0.9)
 
 
 def _boxes(ax: Axes, results: Sequence[ExperimentResult], colors: Sequence[str], column: str) -> None:
@@ -95,7 +110,8 @@ def _present(results: Mapping[str, ExperimentResult], names: Sequence[str]) -> l
     return [n for n in names if n in results]
 
 
-def dcc_burden(results: Mapping[str, ExperimentResult]) -> Figure:
+def dcc_burden(results: Mapping[str, ExperimentResult],
+               ensemble: Mapping[tuple[str, str], Band] | None = None) -> Figure:
     """HER2+ DCC count per three lung sections, log scale: the study's Figure 1, for every group."""
     panels = [
         ("a  Infection", ["pbs", "influenza", "sars_cov_2"]),
@@ -109,7 +125,8 @@ def dcc_burden(results: Mapping[str, ExperimentResult]) -> Figure:
         names = _present(results, names)
         colors = [_style(n, i)[0] for i, n in enumerate(names)]
         for name, color in zip(names, colors):
-            _curve(ax, results[name], "dcc_count", 30, color, _style(name)[1], floor=0.1)
+            _curve(ax, results[name], "dcc_count", 30, color, _style(name)[1], floor=0.1,
+                   band=_band(ensemble, name, "dcc_count"))
         _boxes(ax, [results[n] for n in names], colors, "dcc_count")
         ax.set_yscale("log")
         ax.set_xlim(-1, 30)
@@ -123,25 +140,29 @@ def dcc_burden(results: Mapping[str, ExperimentResult]) -> Figure:
         if result.per_mouse["dcc_count"].max() == 0:  # wild-type mice carry no DCCs
             continue
         color, label = _style(name, i)
-        _curve(long_ax, result, "dcc_count", result.scenario.days, color, label, floor=0.1)
+        _curve(long_ax, result, "dcc_count", result.scenario.days, color, label, floor=0.1,
+               band=_band(ensemble, name, "dcc_count"))
     long_ax.set_yscale("log")
     long_ax.set_title("e  One year", loc="left")
     long_ax.set_xlabel("days post infection")
     long_ax.set_ylabel("HER2+ DCCs per 3 lung sections")
     handles, labels = long_ax.get_legend_handles_labels()
     axes[1, 2].axis("off")
-    axes[1, 2].legend(handles, labels, frameon=False, loc="center left", title="groups (mean; band = mice)")
+    axes[1, 2].legend(handles, labels, frameon=False, loc="center left",
+                      title="groups (mean; band = mice" + ("; dashed = ensemble 90 %)" if ensemble else ")"))
     return fig
 
 
-def phenotypes(results: Mapping[str, ExperimentResult]) -> Figure:
+def phenotypes(results: Mapping[str, ExperimentResult],
+               ensemble: Mapping[tuple[str, str], Band] | None = None) -> Figure:
     """Proliferating (Ki67+) fraction and the dormant -> hybrid -> proliferating composition."""
     fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.0), layout="constrained")
     ax = axes[0]
     for i, name in enumerate(_present(results, ["pbs", "influenza", "sars_cov_2", "il6_ko_influenza",
                                                 "neutrophil_depleted_influenza"])):
         color, label = _style(name, i)
-        _curve(ax, results[name], "proliferating_fraction", 30, color, label)
+        _curve(ax, results[name], "proliferating_fraction", 30, color, label,
+               band=_band(ensemble, name, "proliferating_fraction"))
     ax.set_title("a  Proliferating (Ki67+) fraction of DCCs", loc="left")
     ax.set_xlabel("days post infection")
     ax.set_ylabel("fraction in cycle")
@@ -166,7 +187,8 @@ def phenotypes(results: Mapping[str, ExperimentResult]) -> Figure:
     return fig
 
 
-def inflammation(results: Mapping[str, ExperimentResult]) -> Figure:
+def inflammation(results: Mapping[str, ExperimentResult],
+                 ensemble: Mapping[tuple[str, str], Band] | None = None) -> Figure:
     """Virus, lavage IL-6 and lung neutrophils."""
     fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.0), layout="constrained")
     panels = (
@@ -180,7 +202,8 @@ def inflammation(results: Mapping[str, ExperimentResult]) -> Figure:
     for ax, column, title, ylabel, names, log in panels:
         for i, name in enumerate(_present(results, names)):
             color, label = _style(name, i)
-            _curve(ax, results[name], column, 21, color, label, floor=1.0 if log else None)
+            _curve(ax, results[name], column, 21, color, label, floor=1.0 if log else None,
+                   band=_band(ensemble, name, column))
         if log:
             ax.set_yscale("log")
         ax.set_title(title, loc="left")
@@ -191,7 +214,8 @@ def inflammation(results: Mapping[str, ExperimentResult]) -> Figure:
     return fig
 
 
-def t_cells(results: Mapping[str, ExperimentResult]) -> Figure:
+def t_cells(results: Mapping[str, ExperimentResult],
+            ensemble: Mapping[tuple[str, str], Band] | None = None) -> Figure:
     """CD4 T cells (all, and in lesion aggregates) and activated CD8 T cells."""
     fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.0), layout="constrained")
     # IgG is drawn last: for CD4 cells it coincides with anti-CD8 and would otherwise be hidden.
@@ -201,7 +225,7 @@ def t_cells(results: Mapping[str, ExperimentResult]) -> Figure:
                               (axes[2], "cd8_t_cells_active", "c  Activated CD8 T cells")):
         for i, name in enumerate(names):
             color, label = _style(name, i)
-            _curve(ax, results[name], column, 40, color, label, floor=1.0)
+            _curve(ax, results[name], column, 40, color, label, floor=1.0, band=_band(ensemble, name, column))
         ax.set_yscale("log")
         ax.axvspan(9, 28, color="k", alpha=0.05, lw=0)
         ax.set_title(title, loc="left")

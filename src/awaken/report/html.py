@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-__all__ = ["ReportFigure", "render_report", "format_value", "format_band"]
+__all__ = ["ReportFigure", "render_report", "render_template", "format_value", "format_band"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,11 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def render_template(name: str, **context: Any) -> str:
+    """Render the template ``name`` of ``awaken/report/templates`` with ``context``."""
+    return _environment().get_template(name).render(**context)
+
+
 def render_report(**context: Any) -> str:
     """Render ``report.html.j2`` with ``context`` (see the template for the names it uses)."""
-    return _environment().get_template("report.html.j2").render(**context)
+    return render_template("report.html.j2", **context)
