@@ -412,7 +412,7 @@ def fit(
                _RateColumn("items"), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
     with Progress(*columns, console=errors, transient=False) as bar:
         def phase(name: str, total: int) -> Callable[[int], None]:
-            task = bar.add_task(f"{name} ({PHASES[name]})", total=total)
+            task = bar.add_task(PHASES[name], total=total)
             return lambda n: bar.advance(task, n)
 
         with _user_errors():

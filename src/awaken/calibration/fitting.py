@@ -38,7 +38,6 @@ import pandas as pd
 
 from awaken.calibration.likelihood import (
     FAILED_COST,
-    calibration_data,
     calibration_days,
     calibration_experiments,
     negative_log_likelihood,
@@ -280,11 +279,6 @@ def ensemble_frame(objective: CalibrationObjective, samples: np.ndarray, costs: 
     """The ensemble as a table: one row per member, linear parameter values plus its cost."""
     rows = [{"member": i, "cost": float(c), **objective.values(x)} for i, (x, c) in enumerate(zip(samples, costs))]
     return pd.DataFrame(rows)
-
-
-def data_ids() -> list[str]:
-    """Ids of the bands in the likelihood (for tables of per-band costs)."""
-    return [d.id for d in calibration_data()]
 
 
 def identifiability(profile_table: pd.DataFrame, objective: CalibrationObjective, best: np.ndarray,

@@ -46,7 +46,7 @@ from scipy.special import log_ndtr
 from awaken.targets import MEASURES, Level, Parts, Ratio, load_targets
 
 __all__ = ["NoiseModel", "CalibrationDatum", "calibration_data", "negative_log_likelihood", "OPEN_EDGE_SIGMA",
-           "Z95", "FAILED_COST", "calibration_experiments", "physiological_prior_cost", "WHOLE_LUNG_DCC_CEILING",
+           "Z95", "FAILED_COST", "calibration_experiments", "calibration_days", "physiological_prior_cost", "WHOLE_LUNG_DCC_CEILING",
            "CEILING_NOISE"]
 
 #: Standard normal quantile of a two-sided 95 % interval.

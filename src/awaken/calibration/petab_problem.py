@@ -47,7 +47,6 @@ import tempfile
 from pathlib import Path
 
 import libsbml
-import numpy as np
 import pandas as pd
 import yaml
 
@@ -261,6 +260,3 @@ def write_petab(directory: str | Path, overwrite: bool = False) -> Path:
         raise
     return directory / "problem.yaml"
 
-
-def _nominal_vector() -> np.ndarray:  # pragma: no cover - convenience for interactive use
-    return np.array([p.value for p in fitted_parameters()])

@@ -32,7 +32,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -49,7 +48,8 @@ from awaken.targets import LAST_TARGET_DAY, REQUIRED_EXPERIMENTS, load_targets, 
 __all__ = ["FitSettings", "fit", "PHASES"]
 
 #: Phases of a run, in order, with what their progress counts.
-PHASES = {"starts": "starts", "profiles": "profiles", "ensemble": "sampler generations"}
+PHASES = {"starts": "multi-start (starts)", "profiles": "profiles (parameters)",
+          "ensemble": "ensemble sampler (generations)"}
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
 
@@ -161,7 +161,3 @@ def fit(out: str | Path, settings: FitSettings, *, overwrite: bool = False, prog
             best=[{"name": n, "value": best_values[n], "nominal": nominal[n]} for n in names]))
     return Path(out)
 
-
-def best_vector(run_directory: str | Path) -> np.ndarray:  # pragma: no cover - convenience
-    frame = pd.read_parquet(Path(run_directory) / "tables" / "best.parquet")
-    return frame[[p.name for p in fitted_parameters()]].to_numpy()[0]
