@@ -210,7 +210,7 @@ def profiles(fit: FitResult, indices: list[int] | None = None, progress: Progres
     import pypesto.optimize as optimize
     import pypesto.profile as profile
 
-    objective = fit.objective.targets_only() if isinstance(fit.objective, CalibrationObjective) else fit.objective
+    objective = fit.objective.targets_only()
     problem = objective.pypesto_problem()
     optimizer = optimize.ScipyOptimizer(method="L-BFGS-B", options={"maxiter": PROFILE_ITERATIONS, "ftol": 1e-7})
     # Steps on the fitting scale (decades for log10 parameters): coarse enough that a flat profile

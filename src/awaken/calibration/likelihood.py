@@ -53,10 +53,11 @@ __all__ = ["NoiseModel", "CalibrationDatum", "calibration_data", "negative_log_l
 Z95 = 1.959963984540054
 #: Softness of an open band's edge on the measure's scale (ours): fold changes in decades, fractions linear.
 OPEN_EDGE_SIGMA: dict[str, float] = {"log10": 0.25, "lin": 0.05}
-#: Whole-lung cancer cells a living mouse can carry, as a physiological ceiling (ours): a mouse
-#: lung holds on the order of 1e8 cells, and the study's mice were not moribund at 28 dpi, so more
-#: than 1e7 disseminated cancer cells (a tenth of the organ) is outside physiology. The targets'
-#: open bands ("at least 10-fold at 28 dpi") do not bound growth from above; this prior does.
+#: Whole-lung cancer cells a living mouse can carry, as a physiological ceiling. Value 1e7 cell,
+#: plausible range 1e6-1e8 cell. Source: ours, an order of magnitude, not a measured count: a mouse
+#: lung holds on the order of 1e8 cells and the study's mice were not moribund at 28 dpi, so a tenth
+#: of the organ as disseminated cancer cells is outside physiology. Not fitted; the targets' open
+#: bands ("at least 10-fold at 28 dpi") do not bound growth from above, this prior does.
 WHOLE_LUNG_DCC_CEILING = 1e7
 #: Cost returned when a measure cannot be computed (a control group with no cells): finite, so
 #: optimisers step back instead of stopping.
