@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/pip --disable-pip-version-check --quiet
 
-.PHONY: install demo test test-quick clean
+.PHONY: install demo test test-quick bench-survival clean
 
 install: $(STAMP)
 
@@ -25,6 +25,12 @@ test: install
 
 test-quick: install
 	$(BIN)/pytest -m "not slow"
+
+# the survival benchmark's Python peers; lifelines 0.30.3 declares pandas<3 but runs the
+# CoxTimeVaryingFitter on pandas 3.1.1, so it is installed without its dependency pins
+bench-survival: install
+	$(PIP) install --no-deps -r benchmarks/requirements-peers.txt
+	$(BIN)/python benchmarks/survival_engine.py
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache
