@@ -152,3 +152,12 @@ def test_competing_risks_refuse_an_absent_cause(mgus):
         AalenJohansen().fit(mgus, time="etime", event="event", cause=3)
     with pytest.raises(SurvivalDataError, match=r"'etime' must be >= 0"):
         FineGray().fit(mgus.assign(etime=-mgus["etime"]), time="etime", event="event", covariates=["age"])
+
+
+def test_missing_group_labels_are_refused(mgus):
+    frame = mgus.assign(male=mgus["male"].astype(float))
+    frame.loc[4, "male"] = np.nan
+    with pytest.raises(SurvivalDataError, match=r"'male' has missing values at rows 4"):
+        gray_test(frame, time="etime", event="event", group="male")
+    with pytest.raises(SurvivalDataError, match=r"'male' has missing values at rows 4"):
+        FineGray().fit(frame, time="etime", event="event", covariates=["age"], censoring_group="male")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["SurvivalDataError", "require_columns", "numeric_column", "check_intervals", "event_codes"]
+__all__ = ["SurvivalDataError", "require_columns", "numeric_column", "check_intervals", "event_codes", "group_codes"]
 
 _SHOWN_ROWS = 5
 
@@ -74,3 +74,12 @@ def event_codes(frame: pd.DataFrame, column: str, *, binary: bool) -> np.ndarray
         allowed = "0 (censored) or 1 (event)" if binary else "0 (censored) or a cause 1, 2, ..."
         raise SurvivalDataError(f"column {column!r} must be {allowed}; it is not at {_rows(frame, bad)}")
     return codes
+
+
+def group_codes(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes 0..k-1 of a grouping column (sorted), refusing missing values."""
+    missing = frame[column].isna().to_numpy()
+    if missing.any():
+        raise SurvivalDataError(f"column {column!r} has missing values at {_rows(frame, missing)}")
+    codes, uniques = pd.factorize(frame[column], sort=True)
+    return codes.astype(np.int64), uniques

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from awaken.survival._summary import coefficient_table
-from awaken.survival._validate import SurvivalDataError, event_codes, numeric_column, require_columns
+from awaken.survival._validate import SurvivalDataError, event_codes, group_codes, numeric_column, require_columns
 from awaken.survival.kaplan_meier import risk_table
 
 __all__ = ["AalenJohansen", "FineGray", "gray_test"]
@@ -120,17 +120,17 @@ def gray_test(df: pd.DataFrame, time: str, event: str, group: str, cause: int = 
     require_columns(df, [group, strata])
     times, codes = _competing_data(df, time, event, cause)
     status = np.where(codes == cause, 1, np.where(codes > 0, 2, 0)).astype(np.int64)
-    group_codes, groups = pd.factorize(df[group], sort=True)
+    codes_of_group, groups = group_codes(df, group)
     if len(groups) < 2:
         raise SurvivalDataError(f"column {group!r} needs at least two groups, it has {len(groups)}")
-    strata_codes = pd.factorize(df[strata], sort=True)[0] if strata else np.zeros(len(df), dtype=np.int64)
+    strata_codes = group_codes(df, strata)[0] if strata else np.zeros(len(df), dtype=np.int64)
     k = len(groups)
     score = np.zeros(k - 1)
     variance = np.zeros((k - 1, k - 1))
     for s in np.unique(strata_codes):
         rows = np.flatnonzero(strata_codes == s)
         order = rows[np.argsort(times[rows], kind="stable")]
-        sc, va = _gray_stratum(times[order], status[order], group_codes[order].astype(np.int64), k, rho)
+        sc, va = _gray_stratum(times[order], status[order], codes_of_group[order], k, rho)
         score += sc
         variance += va
     statistic = float(score @ np.linalg.solve(variance, score))
@@ -262,7 +262,7 @@ class FineGray:
         times, codes = _competing_data(df, time, event, cause, covariates)
         x = np.column_stack([numeric_column(df, c) for c in covariates])
         status = np.where(codes == cause, 1, np.where(codes > 0, 2, 0))
-        group = pd.factorize(df[censoring_group], sort=True)[0] if censoring_group else np.zeros(len(df), int)
+        group = group_codes(df, censoring_group)[0] if censoring_group else np.zeros(len(df), dtype=np.int64)
         order = np.argsort(times, kind="stable")
         self._data = _FineGrayData(times[order], status[order], x[order], group[order])
         beta = np.zeros(x.shape[1])

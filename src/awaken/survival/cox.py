@@ -128,7 +128,8 @@ class CoxPH:
 
         self.covariates_ = names
         self.n_ = len(df)
-        self.n_events_ = float(np.sum(weight[status])) if weights else int(status.sum())
+        self.n_events_ = int(status.sum())
+        self._has_tt = bool(tt)
         self._means = np.average(x, axis=0, weights=weight) if x.size else np.zeros(0)
         centred = x - self._means
         self._risk_sets = RiskSets(centred, start_values, stop_values, status, weight, stratum,
@@ -281,13 +282,15 @@ class CoxPH:
         return frame
 
     def _index(self):
-        return pd.RangeIndex(len(self._stop)) if self._rows is None else pd.Index(self._rows, name="row")
+        return pd.Index(self._rows, name="row")
 
 
 def cox_zph(fit: CoxPH, transform: str | Callable[[np.ndarray], np.ndarray] = "km") -> pd.DataFrame:
     """Proportional-hazards test of R's ``cox.zph`` (survival >= 3.0): a score test per covariate
     for adding ``x * g(t)``, and a global test; ``g`` is ``"km"`` (1 - Kaplan-Meier, R's
     default), ``"identity"``, ``"rank"``, ``"log"`` or a function of time."""
+    if fit._has_tt:
+        raise ValueError("cox_zph is not defined for models with tt terms (as R's cox.zph)")
     per_time = fit._per_time()
     dying = fit._status
     times = fit._stop
