@@ -6,7 +6,10 @@ has, checked on data where they could fail.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from awaken.survival import (
@@ -22,18 +25,17 @@ from awaken.survival import (
 HEART = ["age", "year", "surgery", "transplant"]
 
 
+DATA = Path(__file__).parent / "data" / "survival"
+
+
 @pytest.fixture(scope="module")
 def heart():
-    from tests.test_survival_oracle import data
-
-    return data("heart")
+    return pd.read_csv(DATA / "heart.csv")
 
 
 @pytest.fixture(scope="module")
 def mgus():
-    from tests.test_survival_oracle import data
-
-    return data("mgus2")
+    return pd.read_csv(DATA / "mgus2.csv")
 
 
 def _fit(frame, **kwargs):
