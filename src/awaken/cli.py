@@ -74,7 +74,10 @@ class _RateColumn(ProgressColumn):
         self.unit = unit
 
     def render(self, task: Task) -> Text:
-        return Text("" if task.speed is None else f"{task.speed:.2f} {self.unit}/s", style="progress.data.speed")
+        if task.speed is None:
+            return Text("")
+        rate = f"{task.speed:,.0f}" if task.speed >= 100 else f"{task.speed:.2f}"
+        return Text(f"{rate} {self.unit}/s", style="progress.data.speed")
 
 
 @contextmanager
@@ -472,6 +475,49 @@ def population(
                        finished=utc_now(), extra={"population": summary}))
     console.print(f"{pop.accepted} individuals of {scenario.name} ({pop.candidates} candidates screened, acceptance "
                   f"{pop.acceptance_rate:.1%}) -> [bold]{out}[/]", highlight=False)
+
+
+@app.command()
+def cohort(
+    n: Annotated[int, typer.Option("--n", help="survivors to simulate (1-100,000,000)")] = 100_000,
+    seed: Annotated[int, typer.Option("--seed", help="random seed (>= 0)")] = 0,
+    workers: Annotated[int, typer.Option("--workers", help="Dask worker processes of the local cluster (1-256)")] = 2,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="address of an existing Dask scheduler "
+                                                     "(e.g. tcp://10.0.0.1:8786); its workers must see --out")] = None,
+    scenario_file: Annotated[Optional[Path], typer.Option("--scenario", help="cohort scenario file (YAML/TOML; "
+                                                          "default: the shipped default scenario)")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="cohort directory (default: runs/cohort-<time>); "
+                                                "re-running into it finishes a killed run")] = None,
+    block_size: Annotated[int, typer.Option("--block-size", help="people per block (1-1,000,000)")] = 50_000,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Simulate a virtual cancer-survivor cohort into EHR-shaped Parquet tables (docs/data.md)."""
+    from awaken.cohort.parameters import CohortScenario
+    from awaken.cohort.run import MANIFEST, run_cohort
+
+    with _user_errors():
+        scenario = load_model(scenario_file, CohortScenario) if scenario_file is not None else CohortScenario()
+        out = out or _default_out("cohort")
+        if not 1 <= n <= 100_000_000:
+            raise ConfigError(f"--n = {n}: the number of people must be >= 1 and <= 100000000")
+    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("people"), _RateColumn("people"), TimeElapsedColumn(), TextColumn("left"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=errors, transient=False) as bar:
+        task = bar.add_task(f"cohort {scenario.name}", total=n)
+        with _user_errors():
+            run = run_cohort(scenario, n=n, seed=seed, out=out, workers=workers, scheduler=scheduler,
+                             block_size=block_size, overwrite=overwrite,
+                             progress=lambda k: bar.advance(task, k))
+    table = Table(title=f"cohort {scenario.name}: {n:,} survivors, {scenario.start} to {scenario.end}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in run.rows.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+    resumed = f", {run.skipped_blocks} of {run.blocks} blocks already done" if run.skipped_blocks else ""
+    console.print(f"{run.blocks} blocks in {run.seconds:.1f} s{resumed} -> [bold]{out}[/] ({MANIFEST}; query with "
+                  f"DuckDB: read_parquet('{out}/patients/*.parquet'))", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 from importlib import resources
-from typing import Literal
+from typing import Any
 
 import numpy as np
 import yaml
@@ -32,7 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["Parameter", "VirusStrain", "ParameterTable", "load_parameter_table", "draw_individuals", "VIRUS_KINDS"]
 
+#: The mouse virus strains (the study's experiments); other species name their own strains.
 VIRUS_KINDS = ("influenza_a_pr8", "sars_cov_2_ma10")
+SPECIES = ("mouse", "human")
 
 
 class Parameter(BaseModel):
@@ -81,7 +83,7 @@ class ParameterTable(BaseModel):
     species: str
     description: str
     host: list[Parameter]
-    viruses: dict[Literal["influenza_a_pr8", "sars_cov_2_ma10"], VirusStrain]
+    viruses: dict[str, VirusStrain]
 
     @model_validator(mode="after")
     def _consistent(self) -> ParameterTable:
@@ -113,11 +115,47 @@ class ParameterTable(BaseModel):
 
 @lru_cache(maxsize=None)
 def load_parameter_table(species: str = "mouse") -> ParameterTable:
-    """Load and validate the shipped parameter table of ``species``."""
+    """Load and validate the shipped parameter table of ``species``.
+
+    A table may inherit from another species' table (``inherits: mouse``): it then lists only the
+    host parameters it changes (``host``, full entries with their own source) and, per virus
+    strain, the strain it starts from (``inherits``) and the parameters it changes. Everything
+    it does not list keeps the parent's value, unit, range and source, so a value lives once.
+    """
     path = resources.files("awaken.lung") / "data" / f"{species}_parameters.yaml"
-    if not path.is_file():
-        raise KeyError(f"no parameter table for species {species!r}")
-    return ParameterTable.model_validate(yaml.safe_load(path.read_text()))
+    if species not in SPECIES or not path.is_file():
+        raise KeyError(f"no parameter table for species {species!r} (known: {', '.join(SPECIES)})")
+    document = yaml.safe_load(path.read_text())
+    if "inherits" in document:
+        document = _inherited(document, load_parameter_table(document.pop("inherits")))
+    return ParameterTable.model_validate(document)
+
+
+def _replace(base: list[Parameter], changes: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+    by_name = {p.name: p.model_dump() for p in base}
+    for change in changes:
+        if change.get("name") not in by_name:
+            raise ValueError(f"{where}: {change.get('name')!r} is not a parameter of the parent table")
+        by_name[change["name"]] = change
+    return list(by_name.values())
+
+
+def _inherited(document: dict[str, Any], parent: ParameterTable) -> dict[str, Any]:
+    """Merge a child table's changes over its parent (see :func:`load_parameter_table`)."""
+    unknown = set(document) - {"species", "description", "host", "viruses"}
+    if unknown:
+        raise ValueError(f"unknown keys in an inheriting parameter table: {sorted(unknown)}")
+    viruses = {}
+    for kind, strain in (document.get("viruses") or {}).items():
+        strain = dict(strain)
+        base_kind = strain.pop("inherits", None)
+        if base_kind not in parent.viruses:
+            raise ValueError(f"viruses.{kind}.inherits = {base_kind!r}: choose one of {sorted(parent.viruses)}")
+        strain["parameters"] = _replace(parent.viruses[base_kind].parameters, strain.get("parameters", []),
+                                        f"viruses.{kind}")
+        viruses[kind] = strain
+    return {"species": document["species"], "description": document["description"],
+            "host": _replace(parent.host, document.get("host", []), "host"), "viruses": viruses}
 
 
 def draw_individuals(

@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from awaken.lung.parameters import VIRUS_KINDS, load_parameter_table
+from awaken.lung.parameters import load_parameter_table
 
 __all__ = ["Host", "Virus", "Treatment", "Mechanisms", "LungScenario", "TREATMENT_CONTROLS", "MAX_DAYS"]
 
@@ -46,7 +46,8 @@ class Host(_Strict):
 
 
 class Virus(_Strict):
-    kind: Literal["influenza_a_pr8", "sars_cov_2_ma10"] = Field(description="infecting virus")
+    kind: str = Field(description="infecting virus: a strain of the species' parameter table "
+                                  "(mouse: influenza_a_pr8, sars_cov_2_ma10; human: influenza_seasonal, sars_cov_2)")
     dose: float | None = Field(
         None, gt=0, le=1e7, json_schema_extra={"unit": "infectious units (TCID50 or PFU)"},
         description="intranasal inoculum; default: the strain's sublethal default (75 TCID50 PR8, 1000 PFU MA10)")
@@ -85,7 +86,7 @@ class LungScenario(_Strict):
 
     name: str = Field(pattern=r"^[a-z0-9_]+$", max_length=64, description="identifier (lower case, digits, _)")
     description: str = Field("", description="what the experiment tests")
-    species: Literal["mouse"] = "mouse"
+    species: Literal["mouse", "human"] = Field("mouse", description="whose parameter table the individuals carry")
     host: Host = Host()
     virus: Virus | None = Field(None, description="infection; none means PBS mock instillation")
     treatments: list[Treatment] = Field(default_factory=list)
@@ -100,6 +101,9 @@ class LungScenario(_Strict):
     @model_validator(mode="after")
     def _parameters_known_and_in_range(self) -> LungScenario:
         table = load_parameter_table(self.species)
+        if self.virus is not None and self.virus.kind not in table.viruses:
+            raise ValueError(f'virus.kind = "{self.virus.kind}": choose one of {", ".join(table.viruses)} '
+                             f"(the {self.species} strains)")
         problems = []
         for name, value in self.parameters.items():
             try:
@@ -135,7 +139,7 @@ class LungScenario(_Strict):
     @property
     def virus_kind(self) -> str:
         """The virus whose parameters the mice carry (influenza for PBS groups: they are never used)."""
-        return self.virus.kind if self.virus else VIRUS_KINDS[0]
+        return self.virus.kind if self.virus else next(iter(load_parameter_table(self.species).viruses))
 
     def canonical_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,22 @@
+"""Stream numbers: what each random draw is for (see :mod:`awaken.cohort.draws`).
+
+A stream is fixed per purpose so that a person meets the same chance for the same thing in every
+scenario and block layout. Per-event streams are ``base + source * SOURCE_STRIDE + slot``, with the
+candidate number as the draw index.
+"""
+
+# a person's attributes and latent clocks
+CANCER_TYPE, SEX, DIAGNOSIS_DATE, AGE, SUBTYPE, STAGE, NODES, DCC_FOCI = 1, 2, 3, 4, 5, 6, 7, 8
+FLU_HABIT, COVID_HABIT, BACKGROUND_DEATH, RECURRENCE, SITE, METASTATIC_SURVIVAL = 9, 10, 11, 12, 13, 14
+
+SOURCE_STRIDE = 16
+INFLUENZA = 1_000  # + season * SOURCE_STRIDE + slot
+COVID = 100_000  # + wave * SOURCE_STRIDE + slot
+FLU_VACCINE = 200_000  # + season * SOURCE_STRIDE + slot
+COVID_VACCINE = 300_000  # + campaign * SOURCE_STRIDE + slot (campaign 0: primary series)
+NEGATIVE_TESTS = 400_000  # + period * SOURCE_STRIDE + slot
+
+# slots of an infection candidate
+COUNT, TIME, ACCEPT, RECORD, DEATH, RESPONSE, AWAKEN, DELAY_1, DELAY_2, DEATH_DELAY = range(10)
+# slots of a vaccination decision
+HABIT_SWITCH, FRESH, DAY = 0, 1, 2
