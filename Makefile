@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/pip --disable-pip-version-check --quiet
 
-.PHONY: install demo test test-quick bench-survival clean
+.PHONY: install demo test test-quick bench-survival bench-cohort clean
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ test-quick: install
 bench-survival: install
 	$(PIP) install --no-deps -r benchmarks/requirements-peers.txt
 	$(BIN)/python benchmarks/survival_engine.py
+
+# a virtual survivor cohort at 1e4, 1e5 and 1e6 people (the whole `awaken cohort` command)
+bench-cohort: install
+	$(BIN)/python benchmarks/cohort_scale.py --sizes 10000 100000 1000000 --workers 2
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache

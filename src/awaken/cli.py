@@ -102,6 +102,9 @@ def reproduce(
     ensemble: Annotated[Optional[Path], typer.Option("--ensemble", help="calibration ensemble (ensemble.parquet of an "
                                                      "awaken fit run; default: the shipped one)")] = None,
     no_ensemble: Annotated[bool, typer.Option("--no-ensemble", help="no ensemble bands or pass fractions")] = False,
+    population: Annotated[int, typer.Option("--population", min=0, max=10_000_000,
+                                            help="survivors in the report's population section, simulated with "
+                                                 "and without the pandemic (0: leave it out)")] = 100_000,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Run every virtual experiment of the study, score the targets and write the report.
@@ -128,7 +131,8 @@ def reproduce(
         with _progress_bar(len(names) * mice, f"{len(names)} experiments") as advance:
             outcome = run_reproduction(out, mice=mice, seed=seed, days=days, overwrite=overwrite,
                                        progress=advance, command=sys.argv,
-                                       ensemble=False if no_ensemble else (ensemble or True))
+                                       ensemble=False if no_ensemble else (ensemble or True),
+                                       population=population)
     _print_scores(outcome.scores or [])
     failed = [s.id for s in outcome.scores or [] if s.passed is False]
     console.print(f"\nReport: [bold]{outcome.report}[/]", highlight=False)

@@ -122,9 +122,64 @@ def ensemble_summary(path: str | Path | None, days: int) -> EnsembleSummary:
                            command=" ".join(meta.get("command", [])) or "unknown")
 
 
+_POPULATION_ROWS = (
+    ("person_years", "person-years of follow-up"), ("influenza_infections", "influenza infections"),
+    ("sars_cov_2_infections", "SARS-CoV-2 infections"), ("sars_cov_2_positive_records", "SARS-CoV-2 positive records"),
+    ("metastases", "first distant metastases"), ("lung_metastases", "  of which lung"),
+    ("metastases_from_infection", "  of which awakened by an infection"), ("cancer_deaths", "cancer deaths"),
+    ("covid_19_deaths", "COVID-19 deaths"), ("other_deaths", "other deaths"),
+)
+
+
+def population_section(run: RunDirectory, n: int, seed: int) -> dict:
+    """Simulate ``n`` survivors with and without the pandemic (same seed: common random numbers) into
+    ``cohort/<arm>/`` and return the report's population section (counts, figures)."""
+    from awaken.cohort.infection_response import infection_response
+    from awaken.cohort.parameters import CohortScenario
+    from awaken.cohort.run import read_cohort, run_cohort
+    from awaken.cohort.summary import (
+        ARM_LABELS,
+        arm_counts,
+        infections_per_season,
+        metastases_by_site,
+        metastasis_incidence_since,
+        recurrence_curves,
+    )
+    from awaken.report.population_figures import infections_figure, outcomes_figure
+
+    base = CohortScenario()
+    arms = {"pandemic": base, "no_pandemic": base.model_copy(update={"pandemic": False, "name": "no_pandemic"})}
+    tables = {}
+    for arm, scenario in arms.items():
+        cohort = run_cohort(scenario, n=n, seed=seed, out=run.path / "cohort" / arm, executor="inline")
+        tables[arm] = read_cohort(cohort.out)
+    seasons = {arm: infections_per_season(t) for arm, t in tables.items()}
+    incidence = {arm: metastasis_incidence_since(t) for arm, t in tables.items()}
+    recurrence = {arm: recurrence_curves(t) for arm, t in tables.items()}
+    by_site = {arm: metastases_by_site(t) for arm, t in tables.items()}
+    figures = _save_figures(run, [
+        ("population_infections", "Infections per season and wave",
+         "Influenza infections per season and SARS-CoV-2 infections per wave, per 1,000 survivors under follow-up "
+         "(filled: with the pandemic; open: without). Influenza almost vanishes in 2020-21 when the pandemic is on.",
+         infections_figure(seasons)),
+        ("population_outcomes", "Recurrence and metastasis with and without the pandemic",
+         "(a) Cumulative incidence of a first lung metastasis after 1 January 2020 in survivors free of metastasis "
+         "then (Aalen-Johansen; other-site metastasis and death compete). (b) Distant recurrence by stage of breast "
+         "cancer, 1 - Kaplan-Meier by years since diagnosis with entry as left truncation. (c) First distant "
+         "metastases by site, split into natural history and lesions awakened by an infection.",
+         outcomes_figure(incidence, recurrence, by_site)),
+    ])
+    counts = {arm: arm_counts(t) for arm, t in tables.items()}
+    response = infection_response().summary()
+    return {"people": n, "seed": seed, "scenario": base, "arms": list(arms), "labels": ARM_LABELS,
+            "counts": counts, "rows": _POPULATION_ROWS, "figures": figures, "response": response,
+            "awakening_strength": base.values()["awakening_strength"]}
+
+
 def _write(run: RunDirectory, *, results: Mapping[str, ExperimentResult], scores: list[TargetScore] | None,
            report_figures: list[ReportFigure], title: str, intro: str, started: str,
-           command: Sequence[str] | None, ensemble: EnsembleSummary | None = None) -> None:
+           command: Sequence[str] | None, ensemble: EnsembleSummary | None = None,
+           population: dict | None = None) -> None:
     tables = _tables(results)
     for name, frame in tables.items():
         run.write_parquet(f"tables/{name}.parquet", frame)
@@ -154,18 +209,19 @@ def _write(run: RunDirectory, *, results: Mapping[str, ExperimentResult], scores
         n_pending=sum(s.passed is None for s in scores or []),
         figures=report_figures, experiments=[r.scenario for r in scenarios], mice=first.mice, ensemble=ensemble,
         parameters=table.parameters(virus), parameter_virus=f"mouse, {table.viruses[virus].label}",
-        tables=[f"tables/{n}.parquet" for n in tables])
+        tables=[f"tables/{n}.parquet" for n in tables], population=population)
     run.write_text("report.html", html)
 
 
 def reproduce(out: str | Path, *, mice: int = 4, seed: int = 0, days: int = 365, overwrite: bool = False,
               progress: Progress | None = None, command: Sequence[str] | None = None,
-              ensemble: str | Path | None | bool = True) -> Outcome:
+              ensemble: str | Path | None | bool = True, population: int = 100_000) -> Outcome:
     """Run every virtual experiment of the study, score the targets, write the run directory.
 
     ``ensemble``: True for the shipped calibration ensemble, a path for another ``ensemble.parquet``,
     False for none. The ensemble adds dashed uncertainty bands to the figures and the fraction of
-    members passing each target to the scorecard."""
+    members passing each target to the scorecard. ``population``: survivors of the population section
+    (simulated with and without the pandemic); 0 leaves the section out."""
     if days < LAST_TARGET_DAY:
         raise ConfigError(f"days = {days}: the reproduction needs at least {LAST_TARGET_DAY} d (the last read-out)")
     scenarios = [with_overrides(load_experiment(n), days=days, seed=seed, mice=mice) for n in experiments_to_run()]
@@ -192,7 +248,8 @@ def reproduce(out: str | Path, *, mice: int = 4, seed: int = 0, days: int = 365,
              figures.t_cells(results, bands)),
         ]
         report_figures = _save_figures(run, specs)
-        _write(run, results=results, scores=scores, report_figures=report_figures,
+        section = population_section(run, population, seed) if population else None
+        _write(run, results=results, scores=scores, report_figures=report_figures, population=section,
                title="awaken: respiratory viral infections awaken dormant breast cancer cells in the lung",
                intro=("A virtual reproduction of the mouse experiments of Chia et al., Nature 645:496 (2025): "
                       f"{len(results)} groups of {mice} MMTV-Her2 (or wild-type) mice, simulated for {days} days "
