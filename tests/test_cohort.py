@@ -328,6 +328,25 @@ def test_one_and_two_dask_workers_give_identical_tables(tmp_path):
     for name in one:
         pd.testing.assert_frame_equal(one[name], two[name])
         pd.testing.assert_frame_equal(one[name], ref[name])
+    import pyarrow.parquet as pq
+
+    for name in SCHEMAS:  # every file written validates against the documented schema
+        for file in sorted((runs[2].out / name).glob("block-*.parquet")):
+            validate_table(name, pq.read_table(file))
+
+
+@pytest.mark.slow
+def test_an_existing_dask_cluster_is_used_when_given_its_address(tmp_path):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        run = run_cohort(CohortScenario(), n=4000, seed=6, out=tmp_path / "remote", scheduler=cluster.scheduler_address,
+                         block_size=1000)
+    reference = run_cohort(CohortScenario(), n=4000, seed=6, out=tmp_path / "inline", block_size=4000,
+                           executor="inline")
+    assert run.blocks == 4
+    for name, frame in _frames(reference.out).items():
+        pd.testing.assert_frame_equal(_frames(run.out)[name], frame)
 
 
 def _cohort_command(out: Path, workers: int, n: int = 150_000, block: int = 1000) -> list[str]:

@@ -15,7 +15,7 @@ from awaken.targets import load_targets
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "repro"
-    return reproduce(out, mice=2, seed=1, days=40, command=["awaken", "reproduce", "--test"])
+    return reproduce(out, mice=2, seed=1, days=40, command=["awaken", "reproduce", "--test"], population=20_000)
 
 
 def test_reproduction_writes_every_part_of_the_run_directory(small_run):
@@ -23,7 +23,8 @@ def test_reproduction_writes_every_part_of_the_run_directory(small_run):
     for relative in ("run.json", "report.html", "scorecard.json", "tables/timecourse.parquet",
                      "tables/per_mouse.parquet", "tables/parameters.parquet"):
         assert (out / relative).is_file(), relative
-    for stem in ("dcc_burden", "phenotypes", "inflammation", "t_cells"):
+    for stem in ("dcc_burden", "phenotypes", "inflammation", "t_cells", "population_infections",
+                 "population_outcomes"):
         for ext in ("png", "svg"):
             assert (out / "figures" / f"{stem}.{ext}").stat().st_size > 1000, (stem, ext)
     provenance = json.loads((out / "run.json").read_text())
@@ -40,7 +41,21 @@ def test_report_is_self_contained_and_shows_every_target(small_run):
     for group in load_targets().values():
         for target in group:
             assert target["id"] in html
-    assert html.count("data:image/svg+xml;base64,") == 4
+    assert html.count("data:image/svg+xml;base64,") == 6
+
+
+def test_the_population_section_compares_the_same_survivors_with_and_without_the_pandemic(small_run):
+    from awaken.cohort.run import read_cohort
+
+    arms = {arm: read_cohort(small_run.path / "cohort" / arm) for arm in ("pandemic", "no_pandemic")}
+    assert arms["pandemic"]["patients"].equals(arms["no_pandemic"]["patients"].assign(
+        exit_date=arms["pandemic"]["patients"].exit_date, exit_reason=arms["pandemic"]["patients"].exit_reason))
+    assert (arms["no_pandemic"]["infections"].pathogen == "influenza").all()
+    html = small_run.report.read_text()
+    assert "Population: virtual survivors with and without the pandemic" in html
+    assert "with the pandemic" in html and "without the pandemic" in html
+    covid = (arms["pandemic"]["infections"].pathogen == "sars_cov_2").sum()
+    assert f"{covid:,}" in html  # the counts table shows the simulated numbers
 
 
 def test_the_calibration_ensemble_adds_bands_and_pass_fractions(small_run):
@@ -57,9 +72,10 @@ def test_the_calibration_ensemble_adds_bands_and_pass_fractions(small_run):
 
 
 def test_without_an_ensemble_the_report_says_nothing_about_one(tmp_path):
-    outcome = reproduce(tmp_path / "plain", mice=1, seed=2, days=30, ensemble=False)
+    outcome = reproduce(tmp_path / "plain", mice=1, seed=2, days=30, ensemble=False, population=0)
     assert not (outcome.path / "ensemble_scores.json").exists()
     assert "ensemble passing" not in outcome.report.read_text()
+    assert "Population:" not in outcome.report.read_text() and not (outcome.path / "cohort").exists()
 
 
 def test_scorecard_json_matches_the_targets_file(small_run):

@@ -266,20 +266,27 @@ def validate(
 @app.command()
 def parameters(
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
-    virus: Annotated[str, typer.Option("--virus", help="influenza_a_pr8 or sars_cov_2_ma10")] = "influenza_a_pr8",
+    virus: Annotated[Optional[str], typer.Option("--virus", help="strain: mouse influenza_a_pr8 or sars_cov_2_ma10; "
+                                                 "human influenza_seasonal or sars_cov_2 (default: the first)")] = None,
+    species: Annotated[str, typer.Option("--species", help="mouse or human (the human set inherits the mouse "
+                                         "table and changes viral kinetics and IL-6)")] = "mouse",
 ) -> None:
-    """The mouse parameter table: value, unit, plausible range, variability and source."""
-    from awaken.lung.parameters import VIRUS_KINDS, load_parameter_table
+    """A lung parameter table: value, unit, plausible range, variability and source."""
+    from awaken.lung.parameters import SPECIES, load_parameter_table
 
     with _user_errors():
         _check_format(fmt)
-        if virus not in VIRUS_KINDS:
-            raise ConfigError(f"--virus = {virus!r}: choose one of {', '.join(VIRUS_KINDS)}")
-        rows = load_parameter_table("mouse").parameters(virus)
+        if species not in SPECIES:
+            raise ConfigError(f"--species = {species!r}: choose one of {', '.join(SPECIES)}")
+        strains = load_parameter_table(species).viruses
+        virus = virus or next(iter(strains))
+        if virus not in strains:
+            raise ConfigError(f"--virus = {virus!r}: choose one of {', '.join(strains)} (the {species} strains)")
+        rows = load_parameter_table(species).parameters(virus)
     if fmt == "json":
         print(json.dumps([p.model_dump() for p in rows], indent=2))
         return
-    table = Table(title=f"mouse lung parameters ({virus})")
+    table = Table(title=f"{species} lung parameters ({virus})")
     for column in ("name", "value", "unit", "range", "cv", "source"):
         table.add_column(column, overflow="fold")
     for p in rows:
