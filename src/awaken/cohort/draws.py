@@ -23,7 +23,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["uniform", "uniforms", "normals", "exponentials"]
+__all__ = ["uniform", "uniforms", "normals", "exponentials", "poisson_counts"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -72,3 +72,15 @@ def normals(seed: int, persons: np.ndarray, stream: int, index: int = 0) -> np.n
 def exponentials(seed: int, persons: np.ndarray, stream: int, index: int = 0) -> np.ndarray:
     """Unit-rate exponential draws."""
     return -np.log(uniforms(seed, persons, stream, index))
+
+
+def poisson_counts(u: np.ndarray, mean: np.ndarray, cap: int) -> np.ndarray:
+    """Poisson counts by inversion of the uniforms ``u`` (one draw per count), capped at ``cap``."""
+    term = np.exp(-np.asarray(mean, float))
+    cdf = term.copy()
+    count = np.zeros(np.shape(u), dtype=np.int64)
+    for k in range(1, cap + 1):
+        count += u > cdf
+        term = term * mean / k
+        cdf = cdf + term
+    return count

@@ -31,7 +31,7 @@ from scipy.special import ndtri
 from awaken.cohort import streams
 from awaken.cohort.parameters import CohortScenario, day_number, load_cohort_table
 from awaken.cohort.people import People
-from awaken.cohort.draws import uniforms
+from awaken.cohort.draws import poisson_counts, uniforms
 
 __all__ = ["Source", "influenza_seasons", "covid_waves", "Candidates", "draw_candidates", "influenza_vaccinations",
            "covid_vaccinations", "CovidDoses", "MAX_CANDIDATES", "INFLUENZA", "SARS_COV_2", "PATHOGENS"]
@@ -42,6 +42,9 @@ PATHOGENS = ("influenza", "sars_cov_2")
 #: shipped cumulative hazards, all below 0.3)
 MAX_CANDIDATES = 5
 _SEASON_END_MONTH_DAY = (8, 31)
+#: seasons are numbered from the winter starting in this year (the calendar window starts in 1990 at
+#: the earliest), so that a season's random stream never changes with the window
+_FIRST_SEASON_YEAR = 1950
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,10 @@ def influenza_seasons(scenario: CohortScenario) -> list[Source]:
         if span[1] <= day_number(scenario.start) or span[0] >= day_number(scenario.end):
             continue
         scaling = table.pandemic_scaling.get(str(year), 1.0) if scenario.pandemic else 1.0
-        seasons.append(Source(index=year - 2000, label=f"{year}-{(year + 1) % 100:02d}", pathogen=INFLUENZA,
-                              peak_day=peak, spread_days=table.spread_days, cumulative_hazard=hazard,
-                              thinning=scaling, omicron=False, start_day=span[0], end_day=span[1]))
+        seasons.append(Source(index=year - _FIRST_SEASON_YEAR, label=f"{year}-{(year + 1) % 100:02d}",
+                              pathogen=INFLUENZA, peak_day=peak, spread_days=table.spread_days,
+                              cumulative_hazard=hazard, thinning=scaling, omicron=False, start_day=span[0],
+                              end_day=span[1]))
     return seasons
 
 
@@ -107,18 +111,6 @@ class Candidates:
     under65_factor_applied: np.ndarray
 
 
-def _poisson_counts(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """Inverse-CDF Poisson counts capped at :data:`MAX_CANDIDATES`."""
-    term = np.exp(-mean)
-    cdf = term.copy()
-    count = np.zeros(u.size, dtype=np.int64)
-    for k in range(1, MAX_CANDIDATES + 1):
-        count += u > cdf
-        term = term * mean / k
-        cdf = cdf + term
-    return count
-
-
 def draw_candidates(people: People, sources: list[Source], seed: int, v: dict[str, float], end_day: float
                     ) -> Candidates:
     rows, days, pathogen, source, base, draw, thin, omicron, young = ([] for _ in range(9))
@@ -127,7 +119,7 @@ def draw_candidates(people: People, sources: list[Source], seed: int, v: dict[st
         young_at_peak = people.age_at(s.peak_day) < 65
         mean = s.cumulative_hazard * np.where(young_at_peak & (s.pathogen == SARS_COV_2),
                                               v["covid_under65_factor"], 1.0)
-        counts = _poisson_counts(uniforms(seed, people.person_id, stream + streams.COUNT), mean)
+        counts = poisson_counts(uniforms(seed, people.person_id, stream + streams.COUNT), mean, MAX_CANDIDATES)
         for k in range(1, MAX_CANDIDATES + 1):
             who = np.flatnonzero(counts >= k)
             if who.size == 0:

@@ -38,7 +38,8 @@ import numpy as np
 __all__ = ["LifeTable", "life_table", "background_death_days", "PRE_PANDEMIC_YEAR", "WPP_SOURCE"]
 
 PRE_PANDEMIC_YEAR = 2019
-WPP_SOURCE = "United Nations, DESA, Population Division (2024). World Population Prospects 2024 (via starsim-data 2.0.0)"
+WPP_SOURCE = ("United Nations, DESA, Population Division (2024). World Population Prospects 2024 "
+              "(via starsim-data 2.0.0)")
 _LOCATIONS = {"united_kingdom": "United_Kingdom", "united_states": "United_States"}
 _FIRST_YEAR, _LAST_YEAR = 1950, 2100
 

@@ -47,7 +47,8 @@ def recurrence_hazards(people: People, v: dict[str, float]) -> np.ndarray:
     peak = np.where(breast, peak_by_stage[people.stage] * early_factor[subtype],
                     v["other_recurrence_peak"] * _STAGE_FACTOR_OTHER[people.stage])
     er_negative = breast & np.isin(people.subtype, _ER_NEGATIVE)
-    late = np.where(breast, late_by_stage[people.stage] * np.where(er_negative, v["late_hazard_er_negative_factor"], 1.0),
+    er_factor = np.where(er_negative, v["late_hazard_er_negative_factor"], 1.0)
+    late = np.where(breast, late_by_stage[people.stage] * er_factor,
                     v["other_recurrence_late"] * _STAGE_FACTOR_OTHER[people.stage])
     return np.column_stack([peak * s for s in EARLY_SHAPE] + [late])
 

@@ -30,7 +30,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from awaken.lung.parameters import Parameter
+from awaken.lung.parameters import Parameter, check_overrides
 
 __all__ = ["CohortTable", "CohortScenario", "load_cohort_table", "CANCER_TYPES", "SUBTYPES", "COUNTRIES",
            "EPOCH"]
@@ -162,19 +162,7 @@ class CohortScenario(_Strict):
             raise ValueError(f"diagnosis_from ({self.diagnosis_from}) must be before the window end ({self.end})")
         if self.diagnosis_from < dt.date(1950, 1, 1):
             raise ValueError(f"diagnosis_from ({self.diagnosis_from}) must be 1950-01-01 or later")
-        table = load_cohort_table()
-        problems = []
-        for name, value in self.parameters.items():
-            try:
-                p = table.get(name)
-            except KeyError:
-                problems.append(f"{name!r} is not a cohort parameter")
-                continue
-            lo, hi = p.range
-            if not lo <= value <= hi:
-                problems.append(f"{name} = {value:g}: must be >= {lo:g} and <= {hi:g} {p.unit}")
-        if problems:
-            raise ValueError("parameters: " + "; ".join(problems))
+        check_overrides(self.parameters, load_cohort_table().get, "a cohort parameter")
         return self
 
     @property

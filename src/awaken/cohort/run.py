@@ -121,14 +121,16 @@ def _prepare(out: Path, settings: dict[str, Any], overwrite: bool) -> set[int]:
             raise ConfigError(f"--out {out}: exists and is not a cohort directory; choose a new directory or pass "
                               f"--overwrite")
         previous = json.loads(manifest.read_text())
-        mine = {k: settings[k] for k in ("scenario_sha256", "n", "seed", "block_size")}
+        mine = {k: settings[k] for k in ("scenario_sha256", "n", "seed", "block_size", "awaken_version")}
+        mine["response"] = {k: settings["infection_response"][k] for k in ("individuals", "seed")}
         theirs = {k: previous.get(k) for k in mine}
+        theirs["response"] = {k: previous.get("infection_response", {}).get(k) for k in ("individuals", "seed")}
         if mine != theirs:
             changed = ", ".join(f"{k} ({theirs[k]} there, {mine[k]} now)" for k in mine if mine[k] != theirs[k])
             raise ConfigError(f"--out {out}: holds a cohort with other settings: {changed}; pass --overwrite to "
                               f"replace it")
         done = {int(p.stem.split("-")[1]) for p in (out / _MARKERS).glob("block-*.json")}
-        for stray in out.glob("*/.block-*.tmp"):
+        for stray in [*out.glob("*/.block-*.tmp"), *out.glob(f".{MANIFEST}.*.tmp")]:
             stray.unlink()
         return done
     for name in (*TABLES, _MARKERS):

@@ -38,7 +38,7 @@ from awaken.cohort.mortality import background_death_days, life_table
 from awaken.cohort.natural_history import lung_share, metastatic_survival_days, recurrence_days
 from awaken.cohort.parameters import SUBTYPES, CohortScenario, day_number, load_cohort_table
 from awaken.cohort.people import NODES, OTHER, STAGES, draw_people
-from awaken.cohort.draws import exponentials, uniforms
+from awaken.cohort.draws import exponentials, poisson_counts, uniforms
 from awaken.cohort.records import SCHEMAS
 
 __all__ = ["simulate_block"]
@@ -65,17 +65,6 @@ def _labels(codes: np.ndarray, labels: tuple[str, ...]) -> pa.Array:
     dictionary = pa.array(list(labels), type=pa.string())
     indices = pa.array(np.where(codes < 0, 0, codes).astype(np.int32), mask=codes < 0)
     return pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
-
-
-def _capped_poisson(u: np.ndarray, mean: np.ndarray, cap: int) -> np.ndarray:
-    term = np.exp(-mean)
-    cdf = term.copy()
-    count = np.zeros(u.size, dtype=np.int64)
-    for k in range(1, cap + 1):
-        count += u > cdf
-        term = term * mean / k
-        cdf = cdf + term
-    return count
 
 
 def simulate_block(scenario: CohortScenario, seed: int, first: int, last: int, response: InfectionResponse
@@ -183,8 +172,8 @@ def _tests(seed, scenario, people, candidates, outcome, acc, exit_day, periods, 
             hi = np.minimum(exit_day, min(bounds[j + 1], end))
             span = np.maximum(hi - lo, 0.0)
             stream = streams.NEGATIVE_TESTS + j * streams.SOURCE_STRIDE
-            count = _capped_poisson(uniforms(seed, ids, stream + streams.COUNT), period.negative_per_year * span / 365.25,
-                                    _MAX_NEGATIVE_TESTS)
+            mean = period.negative_per_year * span / 365.25
+            count = poisson_counts(uniforms(seed, ids, stream + streams.COUNT), mean, _MAX_NEGATIVE_TESTS)
             for k in range(1, _MAX_NEGATIVE_TESTS + 1):
                 who = np.flatnonzero(count >= k)
                 if who.size == 0:

@@ -22,6 +22,7 @@ Example
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -30,7 +31,8 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Parameter", "VirusStrain", "ParameterTable", "load_parameter_table", "draw_individuals", "VIRUS_KINDS"]
+__all__ = ["Parameter", "VirusStrain", "ParameterTable", "load_parameter_table", "draw_individuals", "VIRUS_KINDS",
+           "check_overrides"]
 
 #: The mouse virus strains (the study's experiments); other species name their own strains.
 VIRUS_KINDS = ("influenza_a_pr8", "sars_cov_2_ma10")
@@ -62,6 +64,23 @@ class Parameter(BaseModel):
         if self.cv > 0 and lo <= 0:
             raise ValueError(f"{self.name}: a log-normally varying parameter needs a positive lower bound")
         return self
+
+
+def check_overrides(overrides: dict[str, float], lookup: Callable[[str], Parameter], unknown: str) -> None:
+    """Raise ``ValueError`` naming every override that is not a parameter (``unknown`` completes
+    "'name' is not ...") or lies outside its plausible range."""
+    problems = []
+    for name, value in overrides.items():
+        try:
+            parameter = lookup(name)
+        except KeyError:
+            problems.append(f"{name!r} is not {unknown}")
+            continue
+        lo, hi = parameter.range
+        if not lo <= value <= hi:
+            problems.append(f"{name} = {value:g}: must be >= {lo:g} and <= {hi:g} {parameter.unit}")
+    if problems:
+        raise ValueError("parameters: " + "; ".join(problems))
 
 
 class VirusStrain(BaseModel):

@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from awaken.lung.parameters import load_parameter_table
+from awaken.lung.parameters import check_overrides, load_parameter_table
 
 __all__ = ["Host", "Virus", "Treatment", "Mechanisms", "LungScenario", "TREATMENT_CONTROLS", "MAX_DAYS"]
 
@@ -104,18 +104,8 @@ class LungScenario(_Strict):
         if self.virus is not None and self.virus.kind not in table.viruses:
             raise ValueError(f'virus.kind = "{self.virus.kind}": choose one of {", ".join(table.viruses)} '
                              f"(the {self.species} strains)")
-        problems = []
-        for name, value in self.parameters.items():
-            try:
-                parameter = table.get(name, self.virus_kind)
-            except KeyError:
-                problems.append(f"{name!r} is not a parameter of the {self.species} lung model")
-                continue
-            lo, hi = parameter.range
-            if not lo <= value <= hi:
-                problems.append(f"{name} = {value:g}: must be >= {lo:g} and <= {hi:g} {parameter.unit}")
-        if problems:
-            raise ValueError("parameters: " + "; ".join(problems))
+        check_overrides(self.parameters, lambda name: table.get(name, self.virus_kind),
+                        f"a parameter of the {self.species} lung model")
         return self
 
     @model_validator(mode="after")
