@@ -112,6 +112,10 @@ def test_a_failed_run_leaves_nothing_behind(tmp_path, monkeypatch):
 def test_the_flagship_default_run_passes_every_mouse_target(tmp_path):
     """What `make demo` runs: every experiment, 4 mice, 365 days, seed 0."""
     outcome = reproduce(tmp_path / "demo")
-    failed = [s.id for s in outcome.scores if s.passed is False]
+    mouse = {t["id"] for t in load_targets()["mouse"]}
+    failed = [s.id for s in outcome.scores if s.passed is False and s.id in mouse]
     assert failed == []
+    human = {s.id: s for s in outcome.scores if s.id not in mouse}
+    assert human["H1_ukb_cancer_death"].passed  # the calibration target, re-measured on the demo's cohort
+    assert human["H2_first_year"].passed is not None  # a check: scored, whichever way it comes out
     assert all(r.scenario.days == 365 for r in outcome.results.values())

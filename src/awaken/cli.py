@@ -38,6 +38,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                        "Nature 2025) - an in-silico laboratory.")
 experiment_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="List and run virtual mouse experiments.")
 app.add_typer(experiment_app, name="experiment")
+analyze_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                          help="The study's human analyses on EHR-shaped records (a simulated cohort or your own).")
+app.add_typer(analyze_app, name="analyze")
 export_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                          help="Export the lung model in the field's standards (SBML, PEtab, COMBINE/OMEX).")
 app.add_typer(export_app, name="export")
@@ -134,8 +137,14 @@ def reproduce(
                                        ensemble=False if no_ensemble else (ensemble or True),
                                        population=population)
     _print_scores(outcome.scores or [])
-    failed = [s.id for s in outcome.scores or [] if s.passed is False]
+    from awaken.targets import load_targets
+
+    mouse = {t["id"] for t in load_targets().get("mouse", [])}
+    failed = [s.id for s in outcome.scores or [] if s.passed is False and s.id in mouse]
+    human_failed = [s.id for s in outcome.scores or [] if s.passed is False and s.id not in mouse]
     console.print(f"\nReport: [bold]{outcome.report}[/]", highlight=False)
+    if human_failed:
+        errors.print(f"human target(s) not met on the simulated cohort: {', '.join(human_failed)} (see the report)")
     if failed:
         errors.print(f"[bold red]{len(failed)} target(s) failed:[/] {', '.join(failed)}")
         raise typer.Exit(code=1)
@@ -529,6 +538,136 @@ def cohort(
     resumed = f", {run.skipped_blocks} of {run.blocks} blocks already done" if run.skipped_blocks else ""
     console.print(f"{run.blocks} blocks in {run.seconds:.1f} s{resumed} -> [bold]{out}[/] ({MANIFEST}; query with "
                   f"DuckDB: read_parquet('{out}/patients/*.parquet'))", highlight=False)
+
+
+def _ratio_table(title: str, frame, ratio: str) -> Table:
+    table = Table(title=title)
+    table.add_column(frame.index.name or "")
+    for column in (ratio, "95% CI", "p"):
+        table.add_column(column, justify="right")
+    for label, row in frame.iterrows():
+        table.add_row(str(label), f"{row[ratio]:.2f}", f"{row['lower']:.2f}-{row['upper']:.2f}", f"{row['p']:.2g}")
+    return table
+
+
+def _counts_table(title: str, counts: dict) -> Table:
+    table = Table(title=title)
+    table.add_column("")
+    table.add_column("n", justify="right")
+    for key, value in counts.items():
+        table.add_row(key.replace("_", " "), f"{value:,}")
+    return table
+
+
+CohortDirOption = Annotated[Path, typer.Option("--cohort", help="records: an `awaken cohort` directory, or a "
+                                               "directory of <table>.parquet / <table>.csv files (docs/data.md)")]
+FormatOption = Annotated[str, typer.Option("--format", help="table or json")]
+
+
+@analyze_app.command("ukb")
+def analyze_ukb(cohort_dir: CohortDirOption, fmt: FormatOption = "table") -> None:
+    """UK Biobank design: SARS-CoV-2 test-positive vs test-negative survivors, cancer-specific death."""
+    from awaken.studies.records import load_records
+    from awaken.studies.ukb import ukb_analysis
+
+    with _user_errors():
+        _check_format(fmt)
+        result = ukb_analysis(load_records(cohort_dir))
+    if fmt == "json":
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    console.print(_counts_table("UK Biobank design: survivors tested in the first pandemic year", result.counts))
+    console.print(_ratio_table("odds ratio of cancer death, positive vs negative (published 1.85, 1.14-3.02)",
+                               result.odds_ratios, "OR"))
+    console.print(_ratio_table("hazard ratio of cancer death by time since the positive test",
+                               result.hazard_ratios, "HR"))
+    console.print(f"excess concentrated in the first year (H2): {'yes' if result.first_year_excess else 'no'}")
+
+
+@analyze_app.command("flatiron")
+def analyze_flatiron(cohort_dir: CohortDirOption, fmt: FormatOption = "table") -> None:
+    """Flatiron design: recorded COVID-19 as a time-varying exposure, lung metastasis, death competing."""
+    from awaken.studies.flatiron import flatiron_analysis
+    from awaken.studies.records import load_records
+
+    with _user_errors():
+        _check_format(fmt)
+        result = flatiron_analysis(load_records(cohort_dir))
+    if fmt == "json":
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    console.print(_counts_table("Flatiron design: breast cancer patients from the pandemic start", result.counts))
+    console.print(_ratio_table("cause-specific hazard ratio of lung metastasis after a recorded COVID-19 diagnosis",
+                               result.hazard_ratios, "HR"))
+    horizon = result.settings.curve_months
+    for group, value in result.incidence_at_horizon.items():
+        console.print(f"cumulative incidence of lung metastasis at {horizon:g} months, {group}: {100 * value:.2f} %")
+
+
+@app.command()
+def power(
+    design: Annotated[str, typer.Option("--design", help="flatiron (lung metastasis HR) or ukb (cancer-death OR)")] =
+        "flatiron",
+    n: Annotated[int, typer.Option("--n", help="people per simulated cohort (100-10,000,000)")] = 36_845,
+    strengths: Annotated[str, typer.Option("--strengths", help="true effects: comma-separated awakening_strength "
+                                           "values (0 = no effect; the calibrated value is 0.008)")] =
+        "0,0.0005,0.001,0.002,0.004,0.008",
+    replicates: Annotated[int, typer.Option("--replicates", help="cohorts per effect (2-100,000)")] = 100,
+    alpha: Annotated[float, typer.Option("--alpha", help="two-sided significance level")] = 0.05,
+    seed: Annotated[int, typer.Option("--seed", help="seed of replicate 0 (>= 0)")] = 0,
+    workers: Annotated[int, typer.Option("--workers", help="Dask worker processes (1-256)")] = 2,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="address of an existing Dask scheduler")] =
+        None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="run directory (default: runs/power-<time>)")] = None,
+    fmt: FormatOption = "table",
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Simulation-based power of a confirmatory cohort: power curve and smallest detectable ratio."""
+    from awaken.config import validate_document
+    from awaken.report.population_figures import power_figure
+    from awaken.rundir import RunDirectory, provenance, utc_now
+    from awaken.studies.power import PowerSettings, power_curve
+
+    with _user_errors():
+        _check_format(fmt)
+        try:
+            values = [float(x) for x in strengths.split(",") if x.strip()]
+        except ValueError:
+            raise ConfigError(f"--strengths {strengths!r}: give comma-separated numbers, e.g. 0,0.002,0.008") from None
+        settings = validate_document({"design": design, "n": n, "strengths": values, "replicates": replicates,
+                                      "alpha": alpha, "seed": seed}, PowerSettings, source="awaken power options")
+        if not 1 <= workers <= 256:
+            raise ConfigError(f"--workers = {workers}: must be >= 1 and <= 256")
+        out = out or _default_out("power")
+        RunDirectory(out, overwrite=overwrite)
+    started = utc_now()
+    total = len(settings.strengths) * settings.replicates
+    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("cohorts"), _RateColumn("cohorts"), TimeElapsedColumn(), TextColumn("left"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=errors, transient=False) as bar:
+        task = bar.add_task(f"power, {settings.design} design", total=total)
+        result = power_curve(settings, workers=workers, scheduler=scheduler, progress=lambda k: bar.advance(task, k))
+    with RunDirectory(out, overwrite=overwrite) as run:
+        run.write_parquet("replicates.parquet", result.replicates)
+        run.write_parquet("curve.parquet", result.curve)
+        run.write_json("power.json", result.to_dict())
+        run.save_figure("power_curve", power_figure(result))
+        run.write_json("run.json", provenance(command=sys.argv, scenarios=[], seed=seed, started=started,
+                                              finished=utc_now(), extra={"power": result.to_dict()}))
+    if fmt == "json":
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    table = Table(title=f"power of the {settings.design} design, {settings.n:,} people, {settings.replicates} "
+                        f"replicates per effect (alpha {settings.alpha:g})")
+    for column in ("awakening_strength", f"mean {result.ratio_name}", "power", "Monte Carlo SE"):
+        table.add_column(column, justify="right")
+    for _, row in result.curve.iterrows():
+        table.add_row(f"{row.strength:g}", f"{row.mean_ratio:.2f}", f"{row.power:.2f}", f"{row.power_se:.3f}")
+    console.print(table)
+    detectable = ("not reached" if result.smallest_detectable is None else f"{result.smallest_detectable:.2f}")
+    console.print(f"smallest {result.ratio_name} detected with power {settings.target_power:g}: {detectable} "
+                  f"-> [bold]{out}[/] (power_curve.png/.svg, replicates.parquet)", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

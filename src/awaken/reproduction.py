@@ -39,7 +39,7 @@ from awaken.lung.scenario import LungScenario
 from awaken.report import figures
 from awaken.report.html import ReportFigure, render_report
 from awaken.rundir import RunDirectory, provenance, utc_now
-from awaken.targets import LAST_TARGET_DAY, TargetScore, score, to_jsonable
+from awaken.targets import LAST_TARGET_DAY, TargetScore, load_targets, score, to_jsonable
 
 __all__ = ["Outcome", "experiments_to_run", "run_experiments", "reproduce", "write_experiment"]
 
@@ -145,7 +145,12 @@ def population_section(run: RunDirectory, n: int, seed: int) -> dict:
         metastasis_incidence_since,
         recurrence_curves,
     )
-    from awaken.report.population_figures import infections_figure, outcomes_figure
+    from awaken.report.population_figures import analyses_figure, infections_figure, outcomes_figure
+    from awaken.studies.calibration import human_target_values
+    from awaken.studies.flatiron import flatiron_analysis
+    from awaken.studies.records import load_records
+    from awaken.studies.ukb import ukb_analysis
+    from awaken.targets import load_targets
 
     base = CohortScenario()
     arms = {"pandemic": base, "no_pandemic": base.model_copy(update={"pandemic": False, "name": "no_pandemic"})}
@@ -169,11 +174,28 @@ def population_section(run: RunDirectory, n: int, seed: int) -> dict:
          "metastases by site, split into natural history and lesions awakened by an infection.",
          outcomes_figure(incidence, recurrence, by_site)),
     ])
+    records = load_records(run.path / "cohort" / "pandemic")
+    ukb, flatiron = ukb_analysis(records), flatiron_analysis(records)
+    h1 = next(t for t in load_targets()["human"] if t["id"] == "H1_ukb_cancer_death")["published"]
+    figures += _save_figures(run, [
+        ("population_analyses", "The study's two designs on the simulated cohort",
+         "(a) UK Biobank design (survivors diagnosed 5+ years before the pandemic and tested in its first year): "
+         "odds ratio of cancer death, test-positive vs test-negative, crude and adjusted for age and sex, against "
+         "the published 1.85 (1.14-3.02); hazard ratios by time since the positive test (cause-specific Cox, "
+         "time-varying exposure). Flatiron design (breast cancer patients from March 2020, left-truncated at "
+         "diagnosis): cause-specific hazard ratio of lung metastasis after a recorded COVID-19 diagnosis, adjusted "
+         "for age, stage, ER and HER2. (b) Cumulative incidence of lung metastasis (Aalen-Johansen, death and "
+         "other-site metastasis competing) from the recorded diagnosis and from the same date in matched unexposed "
+         "patients (same subtype, alive and metastasis-free then).",
+         analyses_figure(ukb, flatiron, (h1["estimate"], *h1["ci95"]))),
+    ])
+    run.write_json("cohort/analyses.json", to_jsonable({"ukb": ukb.to_dict(), "flatiron": flatiron.to_dict()}))
     counts = {arm: arm_counts(t) for arm, t in tables.items()}
     response = infection_response().summary()
     return {"people": n, "seed": seed, "scenario": base, "arms": list(arms), "labels": ARM_LABELS,
             "counts": counts, "rows": _POPULATION_ROWS, "figures": figures, "response": response,
-            "awakening_strength": base.values()["awakening_strength"]}
+            "awakening_strength": base.values()["awakening_strength"], "human": human_target_values(ukb),
+            "ukb": ukb, "flatiron": flatiron}
 
 
 def _write(run: RunDirectory, *, results: Mapping[str, ExperimentResult], scores: list[TargetScore] | None,
@@ -201,12 +223,15 @@ def _write(run: RunDirectory, *, results: Mapping[str, ExperimentResult], scores
     run.write_json("run.json", prov)
     table = load_parameter_table(first.species)
     virus = first.virus_kind
-    mouse_scores = [s for s in scores or [] if s.passed is not None]
+    mouse_ids = {t["id"] for t in load_targets().get("mouse", [])}
+    mouse_scores = [s for s in scores or [] if s.passed is not None and s.id in mouse_ids]
+    human_scores = [s for s in scores or [] if s.passed is not None and s.id not in mouse_ids]
     html = render_report(
         title=title, intro=intro, prov=prov, scores=scores,
         n_scored=len(mouse_scores), n_passed=sum(bool(s.passed) for s in mouse_scores),
         n_failed=sum(not s.passed for s in mouse_scores),
         n_pending=sum(s.passed is None for s in scores or []),
+        n_human=len(human_scores), n_human_passed=sum(bool(s.passed) for s in human_scores),
         figures=report_figures, experiments=[r.scenario for r in scenarios], mice=first.mice, ensemble=ensemble,
         parameters=table.parameters(virus), parameter_virus=f"mouse, {table.viruses[virus].label}",
         tables=[f"tables/{n}.parquet" for n in tables], population=population)
@@ -228,7 +253,8 @@ def reproduce(out: str | Path, *, mice: int = 4, seed: int = 0, days: int = 365,
     started = utc_now()
     with RunDirectory(out, overwrite=overwrite) as run:
         results = run_experiments(scenarios, progress)
-        scores = score(results)
+        section = population_section(run, population, seed) if population else None
+        scores = score(results, human=section["human"] if section else None)
         summary = None if ensemble is False else ensemble_summary(None if ensemble is True else ensemble, days)
         bands = summary.bands if summary else None
         specs = [
@@ -248,7 +274,6 @@ def reproduce(out: str | Path, *, mice: int = 4, seed: int = 0, days: int = 365,
              figures.t_cells(results, bands)),
         ]
         report_figures = _save_figures(run, specs)
-        section = population_section(run, population, seed) if population else None
         _write(run, results=results, scores=scores, report_figures=report_figures, population=section,
                title="awaken: respiratory viral infections awaken dormant breast cancer cells in the lung",
                intro=("A virtual reproduction of the mouse experiments of Chia et al., Nature 645:496 (2025): "

@@ -236,10 +236,22 @@ def _score_mouse_target(target: dict[str, Any], results: Mapping[str, Experiment
     return TargetScore(**common, simulated=simulated, passed=passed, note=note, parts=parts)
 
 
-def score(results: Mapping[str, ExperimentResult]) -> list[TargetScore]:
-    """Score every target of the shipped targets file against the given experiment results."""
+def score(results: Mapping[str, ExperimentResult], human: Mapping[str, tuple[float, str]] | None = None
+          ) -> list[TargetScore]:
+    """Score every target of the shipped targets file against the given experiment results.
+
+    ``human`` maps a human target id to (simulated value, note), computed by the analysis recipes
+    on a simulated cohort (:func:`awaken.studies.calibration.human_target_values`); targets it
+    does not cover stay pending."""
     scores = [_score_mouse_target(t, results) for t in load_targets().get("mouse", [])]
     for target in load_targets().get("human", []):
+        if human and target["id"] in human:
+            value, note = human[target["id"]]
+            scores.append(TargetScore(
+                id=target["id"], observation=target["observation"], measure=target["measure"],
+                band=target["band"], band_from=target["band_from"], source=target["source"],
+                simulated=value, passed=in_band(value, target["band"]), note=note))
+            continue
         scores.append(TargetScore(
             id=target["id"], observation=target["observation"], measure=target["measure"],
             band=target["band"], band_from=target["band_from"], source=target["source"],

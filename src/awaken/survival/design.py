@@ -85,17 +85,22 @@ def exposure_intervals(
     person: str = "person_id",
     date: str = "date",
     covariates: Sequence[str] = (),
+    entry: str | None = None,
 ) -> pd.DataFrame:
     """One row per person and window: ``person_id, start, stop, event, window`` plus an indicator
     column per window (``exposed_0-3m``...) and the requested person-level ``covariates``.
 
     ``persons`` has one row per person with the ``origin`` and ``end`` dates of follow-up;
     ``exposures``, ``outcomes`` and ``competing`` are event tables with ``person`` and ``date``.
+    ``entry`` (a date column of ``persons``, on or after ``origin``) makes follow-up start there
+    instead of at the origin: **left truncation**, e.g. on a calendar time scale where survivors
+    enter at diagnosis. Exposures before entry still count (the person enters in the window since
+    the latest one); an outcome at or before entry is an error (exclude prevalent cases first).
     """
     windows_days = [int(w) for w in windows_days]
     if windows_days[0] != 0 or any(b <= a for a, b in zip(windows_days[:-1], windows_days[1:], strict=True)):
         raise SurvivalDataError(f"windows_days must start at 0 and increase, got {windows_days}")
-    require_columns(persons, [person, origin, end, *covariates])
+    require_columns(persons, [person, origin, end, entry, *covariates])
     for name, table in (("exposures", exposures), ("outcomes", outcomes), ("competing", competing)):
         if table is not None:
             if not isinstance(table, pd.DataFrame) or not {person, date} <= set(table.columns):
@@ -110,6 +115,15 @@ def exposure_intervals(
         raise SurvivalDataError(
             f"persons.{end} must be after persons.{origin} (dates out of order) at rows {list(persons.index[wrong][:5])}")
     end_of = pd.Series(follow_days, index=persons[person].to_numpy())
+    if entry is not None:
+        entry_days = _days(persons, persons, entry, persons[origin], "persons")
+        wrong = ~((entry_days >= 0) & (entry_days < follow_days))
+        if wrong.any():
+            raise SurvivalDataError(f"persons.{entry} must be on or after persons.{origin} and before persons.{end} "
+                                    f"at rows {list(persons.index[wrong][:5])}")
+    else:
+        entry_days = np.zeros(len(persons))
+    entry_of = pd.Series(entry_days, index=persons[person].to_numpy())
 
     def relative(table: pd.DataFrame, name: str) -> pd.DataFrame:
         unknown = ~table[person].isin(origin_of.index)
@@ -121,6 +135,10 @@ def exposure_intervals(
 
     exposure_days = relative(exposures, "exposures")
     first_outcome = relative(outcomes, "outcomes").groupby(person)["day"].min()
+    prevalent = first_outcome[first_outcome <= first_outcome.index.map(entry_of)]
+    if entry is not None and len(prevalent):
+        raise SurvivalDataError(f"outcomes at or before persons.{entry} (prevalent cases: exclude them first) for "
+                                f"persons {list(prevalent.index[:5])}")
     stop = end_of.copy()
     event = pd.Series(0, index=end_of.index)
     has_outcome = first_outcome.index
@@ -131,22 +149,25 @@ def exposure_intervals(
         earlier = first_competing[first_competing < stop.loc[first_competing.index]]
         stop.loc[earlier.index] = earlier
         event.loc[earlier.index] = 2
-    if (stop <= 0).any():
+    no_time = stop <= stop.index.map(entry_of)
+    if no_time.any():
         raise SurvivalDataError(
-            f"an outcome on the origin day leaves no follow-up for persons {list(stop.index[stop <= 0][:5])}")
+            f"an outcome on the origin day leaves no follow-up for persons {list(stop.index[no_time][:5])}")
 
     # cut points: each exposure and the start of each later window, inside follow-up
     exp = exposure_days[exposure_days["day"] < exposure_days[person].map(stop)]
     exp = exp.drop_duplicates().sort_values([person, "day"], ignore_index=True)
     # a repeat exposure restarts the windows: an exposure's cuts stop at the next exposure
     next_exposure = exp.groupby(person)["day"].shift(-1).fillna(np.inf).to_numpy()
-    cuts = [pd.DataFrame({person: stop.index, "day": 0.0}), pd.DataFrame({person: stop.index, "day": stop.to_numpy()})]
+    cuts = [pd.DataFrame({person: stop.index, "day": stop.index.map(entry_of).to_numpy(dtype=float)}),
+            pd.DataFrame({person: stop.index, "day": stop.to_numpy()})]
     for width in windows_days:
         day = exp["day"].to_numpy() + width
         keep = day < next_exposure if width > 0 else np.ones(len(day), dtype=bool)
         cuts.append(pd.DataFrame({person: exp[person].to_numpy()[keep], "day": day[keep]}))
     cut = pd.concat(cuts, ignore_index=True)
-    cut = cut[cut["day"] <= cut[person].map(stop)].drop_duplicates().sort_values([person, "day"], ignore_index=True)
+    inside = (cut["day"] <= cut[person].map(stop)) & (cut["day"] >= cut[person].map(entry_of))
+    cut = cut[inside].drop_duplicates().sort_values([person, "day"], ignore_index=True)
     rows = pd.DataFrame({person: cut[person], "start": cut["day"], "stop": cut.groupby(person)["day"].shift(-1)})
     rows = rows.dropna(subset=["stop"]).reset_index(drop=True)
 

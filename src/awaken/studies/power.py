@@ -1,0 +1,164 @@
+"""Planning the next study: simulation-based power of a confirmatory cohort.
+
+For a design - the Flatiron recipe (recorded COVID-19 diagnosis, lung metastasis) or the UK Biobank
+recipe (test-positive vs test-negative survivors, cancer death) - and a cohort size, awaken simulates
+``replicates`` cohorts at each true effect (values of ``awakening_strength``, the mechanism's
+strength; 0 = no effect), analyses each exactly as the recipe does, and reports per effect the mean
+estimated hazard (or odds) ratio - the effect the design sees - and the power, the share of
+replicates whose estimate exceeds 1 with a two-sided p below ``alpha``. The smallest detectable
+ratio is where the power curve crosses ``target_power`` (linear interpolation between effects).
+Replicate ``r`` uses the same seed at every effect (common random numbers), so the power curve is
+smooth; at effect 0 the power is the type I error.
+
+Example
+-------
+>>> from awaken.studies.power import PowerSettings
+>>> PowerSettings().replicates
+100
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from awaken.cohort.parameters import CohortScenario
+
+__all__ = ["PowerSettings", "PowerResult", "power_curve", "replicate"]
+
+_FLATIRON_SCENARIO = {"name": "flatiron_breast_us", "country": "united_states", "cancer_mix": {"breast": 1.0},
+                      "diagnosis_from": "2011-01-01"}
+
+
+class PowerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    design: Literal["flatiron", "ukb"] = Field("flatiron", description="the analysis recipe")
+    n: int = Field(36_845, ge=100, le=10_000_000, json_schema_extra={"unit": "people"},
+                   description="people simulated per replicate (Flatiron: 36,845 breast cancer patients)")
+    strengths: tuple[float, ...] = Field((0.0, 0.0005, 0.001, 0.002, 0.004, 0.008),
+                                         description="true effects: values of awakening_strength (0 = none)")
+    replicates: int = Field(100, ge=2, le=100_000, description="simulated cohorts per effect")
+    alpha: float = Field(0.05, gt=0, lt=1, description="two-sided significance level")
+    target_power: float = Field(0.8, gt=0, lt=1, description="power that defines the smallest detectable ratio")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of replicate 0 (replicate r uses seed + r)")
+
+    @field_validator("strengths")
+    @classmethod
+    def _valid_strengths(cls, values: tuple[float, ...]) -> tuple[float, ...]:
+        if not values:
+            raise ValueError("give at least one effect")
+        bad = [v for v in values if not 0 <= v <= 1]
+        if bad:
+            raise ValueError(f"awakening_strength values must be >= 0 and <= 1, got {bad}")
+        return tuple(sorted(set(values)))
+
+    def scenario(self, strength: float) -> CohortScenario:
+        base = _FLATIRON_SCENARIO if self.design == "flatiron" else {"name": "uk_biobank"}
+        return CohortScenario(**base, parameters={"awakening_strength": strength})
+
+
+def replicate(settings: PowerSettings, strength: float, index: int) -> dict[str, float]:
+    """Simulate and analyse one cohort; returns the estimate and its p-value."""
+    from awaken.studies.calibration import simulate_records
+
+    import warnings
+
+    records = simulate_records(settings.scenario(strength), settings.n, settings.seed + index)
+    # A small cohort may have no outcome among the exposed: the likelihood is monotone, the estimate
+    # runs off to 0 (or infinity) and its variance is undefined (R's coxph warns "coefficient may be
+    # infinite"). Such a replicate is kept, flagged, and counts as not significant.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if settings.design == "flatiron":
+            from awaken.studies.flatiron import flatiron_analysis
+
+            row = flatiron_analysis(records, curves=False, by_window=False).hazard_ratios.loc["after diagnosis"]
+            estimate = float(row["HR"])
+        else:
+            from awaken.studies.ukb import ukb_analysis
+
+            row = ukb_analysis(records).odds_ratios.loc["adjusted"]
+            estimate = float(row["OR"])
+    finite = all(math.isfinite(float(row[k])) for k in ("lower", "upper", "p")) and 0 < estimate < math.inf
+    return {"strength": strength, "replicate": index, "estimate": estimate, "lower": float(row["lower"]),
+            "upper": float(row["upper"]), "p": float(row["p"]) if finite else 1.0, "degenerate": not finite}
+
+
+@dataclass(frozen=True)
+class PowerResult:
+    settings: PowerSettings
+    replicates: pd.DataFrame  # one row per (strength, replicate)
+    curve: pd.DataFrame  # one row per strength: mean/median estimate, power, its Monte Carlo SE
+    smallest_detectable: float | None  # ratio at target power (None if never reached)
+
+    @property
+    def ratio_name(self) -> str:
+        return "hazard ratio" if self.settings.design == "flatiron" else "odds ratio"
+
+    def to_dict(self) -> dict:
+        return {"settings": self.settings.model_dump(mode="json"), "ratio": self.ratio_name,
+                "curve": self.curve.to_dict(orient="records"), "smallest_detectable_ratio": self.smallest_detectable}
+
+
+def _summarise(settings: PowerSettings, rows: pd.DataFrame) -> tuple[pd.DataFrame, float | None]:
+    significant = (rows["p"] < settings.alpha) & (rows["estimate"] > 1)
+    grouped = rows.assign(significant=significant).groupby("strength")
+    curve = pd.DataFrame({
+        "mean_ratio": grouped["estimate"].apply(lambda x: float(np.exp(np.log(x[(x > 0) & np.isfinite(x)]).mean()))),
+        "median_ratio": grouped["estimate"].median(),
+        "power": grouped["significant"].mean(),
+        "replicates": grouped.size(),
+        "degenerate": grouped["degenerate"].sum(),
+    }).reset_index()
+    curve["power_se"] = np.sqrt(curve.power * (1 - curve.power) / curve.replicates)
+    smallest = None
+    ordered = curve.sort_values("mean_ratio")
+    above = np.flatnonzero(ordered.power.to_numpy() >= settings.target_power)
+    if above.size:
+        k = int(above[0])
+        if k == 0:
+            smallest = float(ordered.mean_ratio.iloc[0])
+        else:
+            p0, p1 = ordered.power.iloc[k - 1], ordered.power.iloc[k]
+            r0, r1 = ordered.mean_ratio.iloc[k - 1], ordered.mean_ratio.iloc[k]
+            w = (settings.target_power - p0) / (p1 - p0) if p1 > p0 else 1.0
+            smallest = float(math.exp(math.log(r0) + w * (math.log(r1) - math.log(r0))))
+    return curve, smallest
+
+
+def power_curve(settings: PowerSettings, executor: Literal["dask", "inline"] = "dask", workers: int = 2,
+                scheduler: str | None = None, progress: Callable[[int], None] | None = None) -> PowerResult:
+    """Every (effect, replicate) simulated and analysed; results do not depend on the executor."""
+    tasks = [(s, r) for s in settings.strengths for r in range(settings.replicates)]
+    results = []
+    if executor == "inline":
+        for s, r in tasks:
+            results.append(replicate(settings, s, r))
+            if progress is not None:
+                progress(1)
+    else:
+        from dask.distributed import Client, LocalCluster, as_completed
+
+        cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                      dashboard_address=None, silence_logs=40)
+        client = Client(scheduler or cluster)
+        try:
+            futures = [client.submit(replicate, settings, s, r, pure=False) for s, r in tasks]
+            for future in as_completed(futures):
+                results.append(future.result())
+                if progress is not None:
+                    progress(1)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    rows = pd.DataFrame(results).sort_values(["strength", "replicate"], ignore_index=True)
+    curve, smallest = _summarise(settings, rows)
+    return PowerResult(settings=settings, replicates=rows, curve=curve, smallest_detectable=smallest)
