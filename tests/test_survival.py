@@ -163,3 +163,23 @@ def test_missing_group_labels_are_refused(mgus):
         gray_test(frame, time="etime", event="event", group="male")
     with pytest.raises(SurvivalDataError, match=r"'male' has missing values at rows 4"):
         FineGray().fit(frame, time="etime", event="event", covariates=["age"], censoring_group="male")
+
+
+def test_overlapping_intervals_of_one_subject_are_refused_by_row():
+    from awaken.survival import CoxPH, SurvivalDataError
+
+    rows = pd.DataFrame({"id": [1, 1, 2, 2], "start": [0.0, 5.0, 0.0, 4.0], "stop": [6.0, 9.0, 4.0, 8.0],
+                         "event": [0, 1, 0, 1], "x": [0.0, 1.0, 1.0, 0.0]})
+    with pytest.raises(SurvivalDataError, match=r"intervals of the same id overlap.*broken at rows 1$"):
+        CoxPH().fit(rows, start="start", stop="stop", event="event", covariates=["x"], id="id")
+    rng = np.random.default_rng(4)
+    n = 60
+    stop = rng.uniform(2, 10, n)
+    cut = stop * rng.uniform(0.2, 0.8, n)
+    fine = pd.DataFrame({"id": np.repeat(np.arange(n), 2), "start": np.column_stack([np.zeros(n), cut]).ravel(),
+                         "stop": np.column_stack([cut, stop]).ravel(),
+                         "event": np.column_stack([np.zeros(n), rng.integers(0, 2, n)]).ravel(),
+                         "x": rng.normal(size=2 * n)})
+    a = CoxPH().fit(fine, start="start", stop="stop", event="event", covariates=["x"], id="id")
+    b = CoxPH().fit(fine, start="start", stop="stop", event="event", covariates=["x"])
+    assert a.params_.equals(b.params_)  # id checks, never changes an estimate

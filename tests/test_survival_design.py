@@ -123,3 +123,18 @@ def test_malformed_event_tables_are_refused(null_cohort, change, message):
     with pytest.raises(SurvivalDataError, match=message):
         exposure_intervals(persons, exposures[exposures.person_id.isin(persons.person_id) | (exposures.person_id > 10**8)],
                            deaths[deaths.person_id.isin(persons.person_id)], origin="entry", end="exit")
+
+
+def test_landmark_fixes_exposure_at_the_landmark_and_follows_survivors_from_there():
+    from awaken.survival.design import landmark
+
+    persons = pd.DataFrame({"person_id": [1, 2, 3, 4], "entry": pd.to_datetime(["2020-01-01"] * 4),
+                            "exit": pd.to_datetime(["2021-01-01"] * 4)})
+    exposures = pd.DataFrame({"person_id": [1, 2], "date": pd.to_datetime(["2020-02-01", "2020-09-01"])})
+    outcomes = pd.DataFrame({"person_id": [3, 4], "date": pd.to_datetime(["2020-03-01", "2020-10-01"])})
+    rows = landmark(persons, exposures, outcomes, origin="entry", end="exit", at_days=182)
+    by_id = rows.set_index("person_id")
+    assert sorted(by_id.index) == [1, 2, 4]  # person 3 had the outcome before the landmark
+    assert by_id.loc[1, "exposed"] == 1 and by_id.loc[2, "exposed"] == 0  # exposed after: unexposed
+    assert by_id.loc[4, "event"] == 1 and by_id.loc[4, "stop"] == 274 - 182
+    assert (rows["start"] == 0).all()

@@ -183,7 +183,7 @@ def flatiron_analysis(tables: dict[str, pd.DataFrame], settings: FlatironSetting
                                   competing=competing, windows_days=windows, covariates=_COVARIATES)
         exposed = [c for c in rows.columns if c.startswith("exposed_")]
         cox = CoxPH().fit(rows, start="start", stop="stop", event="event", covariates=[*exposed, *_COVARIATES],
-                          cause=1)
+                          cause=1, id="person_id")
         if label == "after diagnosis":
             results[label] = _ratio_row(cox.summary, exposed[0], "exp(coef)", "exp(coef)")
         else:

@@ -7,7 +7,8 @@ tests; outcome = death from cancer by the end of follow-up. The study reports an
 95% CI 1.14-3.02; target H1); awaken fits the same logistic regression (crude, and adjusted for age
 and sex) and adds what the study described in words (target H2): hazard ratios by time since the
 positive test (0-12 and 12+ months) from a cause-specific Cox model with the positive test as a
-time-varying exposure among the tested (other deaths censor; time since the pandemic start).
+time-varying exposure among the tested (other deaths censor; time since the pandemic start), and a
+landmark analysis from the end of the testing year (exposure fixed then; survivors followed on).
 
 Example
 -------
@@ -26,7 +27,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from awaken.survival import CoxPH, LogisticRegression
-from awaken.survival.design import exposure_intervals
+from awaken.survival.design import exposure_intervals, landmark
 
 __all__ = ["UKBSettings", "UKBResult", "ukb_analysis", "ukb_cohort"]
 
@@ -138,9 +139,16 @@ def ukb_analysis(tables: dict[str, pd.DataFrame], settings: UKBSettings | None =
                               competing=competing, windows_days=windows, covariates=["age_per_10y", "male"])
     labels = [c for c in rows.columns if c.startswith("exposed_")]
     cox = CoxPH().fit(rows, start="start", stop="stop", event="event", covariates=[*labels, "age_per_10y", "male"],
-                      cause=1)
-    hazard_ratios = pd.DataFrame.from_dict(
-        {label.removeprefix("exposed_"): _ratio_row(cox.summary, label, "exp(coef)", "exp(coef)") for label in labels},
-        orient="index").rename(columns={"exp(coef)": "HR"}).rename_axis("months since positive test")
+                      cause=1, id="person_id")
+    ratios = {label.removeprefix("exposed_"): _ratio_row(cox.summary, label, "exp(coef)", "exp(coef)")
+              for label in labels}
+    # landmark at the end of the testing year: exposure fixed then, survivors followed from there
+    at = (pd.Timestamp(settings.first_year_end) - pd.Timestamp(settings.pandemic_start)).days
+    fixed = landmark(persons, exposures, outcomes, origin="origin", end="follow_up_end", at_days=at,
+                     competing=competing, covariates=["age_per_10y", "male"])
+    late = CoxPH().fit(fixed, stop="stop", event="event", covariates=["exposed", "age_per_10y", "male"], cause=1)
+    ratios[f"landmark {settings.first_year_end}"] = _ratio_row(late.summary, "exposed", "exp(coef)", "exp(coef)")
+    hazard_ratios = pd.DataFrame.from_dict(ratios, orient="index").rename(columns={"exp(coef)": "HR"}) \
+        .rename_axis("months since positive test")
     return UKBResult(settings=settings, counts=counts, odds_ratios=odds_ratios, hazard_ratios=hazard_ratios,
                      data=data)

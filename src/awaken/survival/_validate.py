@@ -63,6 +63,24 @@ def check_intervals(frame: pd.DataFrame, start: np.ndarray, stop: np.ndarray, st
         )
 
 
+def check_no_overlap(frame: pd.DataFrame, id_column: str, start: np.ndarray, stop: np.ndarray, start_name: str,
+                     stop_name: str) -> None:
+    """The ``(start, stop]`` intervals of one subject (``id_column``) must not overlap."""
+    missing = frame[id_column].isna().to_numpy()
+    if missing.any():
+        raise SurvivalDataError(f"column {id_column!r} has missing values at {_rows(frame, missing)}")
+    ids = pd.factorize(frame[id_column])[0]
+    order = np.lexsort((start, ids))
+    same = ids[order][1:] == ids[order][:-1]
+    overlapping = same & (start[order][1:] < stop[order][:-1])
+    if overlapping.any():
+        bad = np.zeros(len(frame), dtype=bool)
+        bad[order[1:][overlapping]] = True
+        raise SurvivalDataError(
+            f"intervals of the same {id_column} overlap (a subject cannot be at risk twice at once: each "
+            f"{start_name} must be >= the previous {stop_name}); broken at {_rows(frame, bad)}")
+
+
 def event_codes(frame: pd.DataFrame, column: str, *, binary: bool) -> np.ndarray:
     """Event column as int64: 0 censored, 1, 2, ... causes (only 0/1 when ``binary``)."""
     values = numeric_column(frame, column)

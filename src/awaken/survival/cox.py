@@ -30,6 +30,7 @@ from awaken.survival._summary import coefficient_table
 from awaken.survival._validate import (
     SurvivalDataError,
     check_intervals,
+    check_no_overlap,
     event_codes,
     numeric_column,
     require_columns,
@@ -76,9 +77,12 @@ class CoxPH:
         robust: bool | None = None,
         tt: Mapping[str, Callable[[pd.DataFrame, np.ndarray], np.ndarray]] | None = None,
         cause: int | None = None,
+        id: str | None = None,  # noqa: A002 - R's name for the subject identifier
     ) -> CoxPH:
         """Fit the model.
 
+        ``id`` names the subject of each row: its ``(start, stop]`` intervals are then checked not to
+        overlap (as R's ``survcheck``); it changes no estimate (``cluster`` gives robust variance).
         ``event`` holds 0 (censored) and 1 (event); with ``cause=k`` it may hold competing causes
         1, 2, ... and the model is the cause-specific hazard of ``k`` (other causes censor).
         ``tt`` maps a new covariate name to ``f(rows, t)``, evaluated on the rows at risk at each
@@ -87,7 +91,7 @@ class CoxPH:
         """
         covariates = list(covariates)
         strata_columns = [strata] if isinstance(strata, str) else list(strata or [])
-        require_columns(df, [stop, event, start, weights, cluster, *covariates, *strata_columns])
+        require_columns(df, [stop, event, start, weights, cluster, id, *covariates, *strata_columns])
         if not covariates and not tt:
             raise SurvivalDataError("give at least one covariate")
         if len(set(covariates)) != len(covariates):
@@ -101,6 +105,8 @@ class CoxPH:
             start_values = np.full(len(df), low)
         else:
             check_intervals(df, start_values, stop_values, start, stop)
+            if id is not None:
+                check_no_overlap(df, id, start_values, stop_values, start, stop)
         codes = event_codes(df, event, binary=cause is None)
         status = codes == (cause if cause is not None else 1)
         weight = numeric_column(df, weights, minimum=0.0, strictly=True) if weights else np.ones(len(df))

@@ -36,7 +36,7 @@ import pandas as pd
 
 from awaken.survival._validate import SurvivalDataError, require_columns
 
-__all__ = ["DEFAULT_WINDOWS_DAYS", "exposure_intervals", "ever_exposed", "window_labels"]
+__all__ = ["DEFAULT_WINDOWS_DAYS", "exposure_intervals", "ever_exposed", "landmark", "window_labels"]
 
 # months 0-3, 3-6, 6-12, 12+ in days (a month = 365.25 / 12 days, rounded)
 DEFAULT_WINDOWS_DAYS = (0, 91, 183, 365)
@@ -203,3 +203,28 @@ def ever_exposed(persons: pd.DataFrame, exposures: pd.DataFrame, outcomes: pd.Da
         start=("start", "min"), stop=("stop", "max"), event=("event", "max"),
         ever_exposed=("window", lambda w: int((w != UNEXPOSED).any())),
     )
+
+
+def landmark(persons: pd.DataFrame, exposures: pd.DataFrame, outcomes: pd.DataFrame, *, origin: str, end: str,
+             at_days: float, competing: pd.DataFrame | None = None, person: str = "person_id", date: str = "date",
+             covariates: Sequence[str] = ()) -> pd.DataFrame:
+    """A **landmark** analysis data set: the persons still under follow-up and event-free
+    ``at_days`` after ``origin``, their exposure fixed at the landmark (``exposed`` = 1 if exposed on
+    or before it), followed from the landmark: one row each with ``start`` = 0, ``stop`` (days after
+    the landmark), ``event`` (1 outcome, 2 competing, 0 censored) and ``covariates``.
+
+    The alternative to a time-varying exposure when exposure status must be known at a fixed time
+    (Anderson et al. 1983): no immortal time, at the price of ignoring exposures after the landmark.
+    """
+    rows = exposure_intervals(persons, exposures, outcomes, origin=origin, end=end, competing=competing,
+                              windows_days=(0,), person=person, date=date, covariates=covariates)
+    at_risk = rows.groupby(person).agg(stop=("stop", "max"), event=("event", "max"))
+    at_risk = at_risk[at_risk["stop"] > at_days]
+    before = rows[(rows["start"] < at_days) & (rows["window"] != UNEXPOSED)].groupby(person).size()
+    out = pd.DataFrame({person: at_risk.index, "start": 0.0, "stop": at_risk["stop"].to_numpy() - at_days,
+                        "event": at_risk["event"].to_numpy(),
+                        "exposed": at_risk.index.isin(before.index).astype(np.int64)})
+    if covariates:
+        out = out.merge(persons[[person, *covariates]], on=person, how="left")
+    return out.reset_index(drop=True)
+
