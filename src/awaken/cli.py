@@ -564,17 +564,27 @@ CohortDirOption = Annotated[Path, typer.Option("--cohort", help="records: an `aw
 FormatOption = Annotated[str, typer.Option("--format", help="table or json")]
 
 
-@analyze_app.command("ukb")
-def analyze_ukb(cohort_dir: CohortDirOption, fmt: FormatOption = "table") -> None:
-    """UK Biobank design: SARS-CoV-2 test-positive vs test-negative survivors, cancer-specific death."""
+def _recipe(cohort_dir: Path, fmt: str, analyse: Callable):
+    """Load and check the records, run ``analyse`` on them; print JSON and return None for --format json."""
     from awaken.studies.records import load_records
-    from awaken.studies.ukb import ukb_analysis
+    from awaken.targets import to_jsonable
 
     with _user_errors():
         _check_format(fmt)
-        result = ukb_analysis(load_records(cohort_dir))
+        result = analyse(load_records(cohort_dir))
     if fmt == "json":
-        print(json.dumps(result.to_dict(), indent=2, default=str))
+        print(json.dumps(to_jsonable(result.to_dict()), indent=2, default=str))
+        return None
+    return result
+
+
+@analyze_app.command("ukb")
+def analyze_ukb(cohort_dir: CohortDirOption, fmt: FormatOption = "table") -> None:
+    """UK Biobank design: SARS-CoV-2 test-positive vs test-negative survivors, cancer-specific death."""
+    from awaken.studies.ukb import ukb_analysis
+
+    result = _recipe(cohort_dir, fmt, ukb_analysis)
+    if result is None:
         return
     console.print(_counts_table("UK Biobank design: survivors tested in the first pandemic year", result.counts))
     console.print(_ratio_table("odds ratio of cancer death, positive vs negative (published 1.85, 1.14-3.02)",
@@ -588,13 +598,9 @@ def analyze_ukb(cohort_dir: CohortDirOption, fmt: FormatOption = "table") -> Non
 def analyze_flatiron(cohort_dir: CohortDirOption, fmt: FormatOption = "table") -> None:
     """Flatiron design: recorded COVID-19 as a time-varying exposure, lung metastasis, death competing."""
     from awaken.studies.flatiron import flatiron_analysis
-    from awaken.studies.records import load_records
 
-    with _user_errors():
-        _check_format(fmt)
-        result = flatiron_analysis(load_records(cohort_dir))
-    if fmt == "json":
-        print(json.dumps(result.to_dict(), indent=2, default=str))
+    result = _recipe(cohort_dir, fmt, flatiron_analysis)
+    if result is None:
         return
     console.print(_counts_table("Flatiron design: breast cancer patients from the pandemic start", result.counts))
     console.print(_ratio_table("cause-specific hazard ratio of lung metastasis after a recorded COVID-19 diagnosis",
@@ -602,7 +608,6 @@ def analyze_flatiron(cohort_dir: CohortDirOption, fmt: FormatOption = "table") -
     horizon = result.settings.curve_months
     for group, value in result.incidence_at_horizon.items():
         console.print(f"cumulative incidence of lung metastasis at {horizon:g} months, {group}: {100 * value:.2f} %")
-
 
 @app.command()
 def power(
