@@ -253,6 +253,10 @@ def test_schema_violations_are_named():
                      "cause": pa.array(["old age"])})
     with pytest.raises(SchemaError, match=r"deaths.cause: values \['old age'\]"):
         validate_table("deaths", good)
+    twice = pa.table({"person_id": pa.array([1, 1], pa.int64()), "date": pa.array([0, 3], pa.date32()),
+                      "cause": pa.array(["cancer", "other"])})
+    with pytest.raises(SchemaError, match=r"deaths.person_id: repeated values \[1\]"):
+        validate_table("deaths", twice)
 
 
 def test_docs_data_md_documents_every_column():

@@ -17,9 +17,10 @@ Example
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
-__all__ = ["SCHEMAS", "TABLES", "CATEGORIES", "validate_table", "SchemaError"]
+__all__ = ["SCHEMAS", "TABLES", "CATEGORIES", "ONE_ROW_PER_PERSON", "validate_table", "SchemaError"]
 
 _string = pa.string()
 SCHEMAS: dict[str, pa.Schema] = {
@@ -48,6 +49,8 @@ SCHEMAS: dict[str, pa.Schema] = {
     ]),
 }
 TABLES = tuple(SCHEMAS)
+#: tables with at most one row per person (the first distant metastasis; death)
+ONE_ROW_PER_PERSON = ("patients", "metastases", "deaths")
 
 #: allowed values of the categorical columns (None: missing allowed)
 CATEGORIES: dict[tuple[str, str], tuple[str | None, ...]] = {
@@ -104,3 +107,9 @@ def validate_table(name: str, table: pa.Table, required_only: bool = False) -> N
     extra = set(table.column_names) - set(schema.names)
     if extra:
         raise SchemaError(f"{name}: unexpected columns {sorted(extra)}")
+    if name in ONE_ROW_PER_PERSON:
+        ids = table.column("person_id").to_numpy()
+        unique, counts = np.unique(ids, return_counts=True)
+        if (counts > 1).any():
+            raise SchemaError(f"{name}.person_id: repeated values {unique[counts > 1][:5].tolist()} "
+                              f"({name} has at most one row per person)")
