@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 from scipy.stats import poisson
 
 from awaken.cohort import streams
@@ -76,8 +76,8 @@ def draw_people(scenario: CohortScenario, seed: int, persons: np.ndarray) -> Peo
     diagnosis = first + np.floor(u(streams.DIAGNOSIS_DATE) * (end - first))
     mean_age = np.where(is_breast, v["breast_age_mean"], v["other_age_mean"])
     # truncated normal by inversion: the uniform is mapped into the CDF interval of [25, 90] y
-    lo = _ndtr((AGE_RANGE[0] - mean_age) / v["age_sd"])
-    hi = _ndtr((AGE_RANGE[1] - mean_age) / v["age_sd"])
+    lo = ndtr((AGE_RANGE[0] - mean_age) / v["age_sd"])
+    hi = ndtr((AGE_RANGE[1] - mean_age) / v["age_sd"])
     age = mean_age + v["age_sd"] * ndtri(lo + u(streams.AGE) * (hi - lo))
     birth = diagnosis - np.round(age * 365.25)
 
@@ -99,8 +99,3 @@ def draw_people(scenario: CohortScenario, seed: int, persons: np.ndarray) -> Peo
                   subtype=subtype, stage=stage.astype(np.int8), nodes=nodes.astype(np.int8), dcc_foci=foci,
                   entry_day=entry)
 
-
-def _ndtr(x: np.ndarray) -> np.ndarray:
-    from scipy.special import ndtr
-
-    return ndtr(x)
