@@ -77,7 +77,7 @@ def test_people_follow_the_parameter_table():
     assert (people.entry_day >= people.diagnosis_day).all()
 
 
-def test_recurrence_matches_its_cumulative_hazard(cohort):
+def test_recurrence_matches_its_cumulative_hazard():
     """Five-year recurrence of people followed from diagnosis equals 1 - exp(-H(5 y))."""
     scenario = CohortScenario(start="2000-01-01", end="2024-01-01", diagnosis_from="2000-01-01",
                               parameters={"awakening_strength": 0.0})

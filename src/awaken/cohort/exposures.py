@@ -108,12 +108,11 @@ class Candidates:
     draw: np.ndarray  # candidate number within its source (the draw index)
     thinning: np.ndarray
     omicron: np.ndarray
-    under65_factor_applied: np.ndarray
 
 
 def draw_candidates(people: People, sources: list[Source], seed: int, v: dict[str, float], end_day: float
                     ) -> Candidates:
-    rows, days, pathogen, source, base, draw, thin, omicron, young = ([] for _ in range(9))
+    rows, days, pathogen, source, base, draw, thin, omicron = ([] for _ in range(8))
     for s in sources:
         stream = (streams.INFLUENZA if s.pathogen == INFLUENZA else streams.COVID) + s.index * streams.SOURCE_STRIDE
         young_at_peak = people.age_at(s.peak_day) < 65
@@ -135,7 +134,6 @@ def draw_candidates(people: People, sources: list[Source], seed: int, v: dict[st
             draw.append(np.full(who.size, k, np.int64))
             thin.append(np.full(who.size, s.thinning))
             omicron.append(np.full(who.size, s.omicron))
-            young.append(young_at_peak[who])
     cat = (lambda xs, dtype: np.concatenate(xs).astype(dtype) if xs else np.empty(0, dtype))
     row = cat(rows, np.int64)
     day = cat(days, float)
@@ -146,7 +144,7 @@ def draw_candidates(people: People, sources: list[Source], seed: int, v: dict[st
     return Candidates(offsets=offsets, row=row[order], day=day[order], pathogen=cat(pathogen, np.int8)[order],
                       source=cat(source, np.int32)[order], slot_stream=cat(base, np.int64)[order],
                       draw=cat(draw, np.int64)[order], thinning=cat(thin, float)[order],
-                      omicron=cat(omicron, bool)[order], under65_factor_applied=cat(young, bool)[order])
+                      omicron=cat(omicron, bool)[order])
 
 
 def _habit(seed: int, persons: np.ndarray, habit: np.ndarray, stream: int, persistence: float) -> np.ndarray:

@@ -60,7 +60,7 @@ class Calibration:
 
 
 def calibrate_awakening_strength(n: int = 500_000, seed: int = 2020, target: float = H1_TARGET,
-                                 bounds: tuple[float, float] = (1e-4, 0.1), tolerance: float = 0.01,
+                                 bounds: tuple[float, float] = (1e-3, 0.05), tolerance: float = 0.01,
                                  max_steps: int = 14, progress: Callable[[int], None] | None = None) -> Calibration:
     """Bisection on log(strength) until the adjusted odds ratio is within ``tolerance`` (relative)."""
     trials: list[tuple[float, float]] = []
