@@ -9,7 +9,7 @@ import pytest
 
 from awaken.config import ConfigError
 from awaken.lung.experiments import animal_setup, load_experiment
-from awaken.lung.fast_solver import FastSolver, generated_source
+from awaken.lung.fast_solver import LANES, FastSolver, generated_source
 from awaken.lung.compiled import compiled_model
 from awaken.lung.parameters import draw_individuals, load_parameter_table
 from awaken.lung.population import PhysiologicalEnvelope, simulate_population
@@ -34,7 +34,7 @@ def _run(solver: FastSolver, setups, days=120.0, out=OUTPUT_DAYS):
 @pytest.mark.parametrize("name", ["influenza", "anti_cd4_influenza", "il6_ko_influenza",
                                   "neutrophil_depleted_influenza", "sars_cov_2", "pbs"])
 def test_dcc_count_matches_the_reference_solver(name):
-    setups = _setups(name, 4, seed=11)
+    setups = _setups(name, 6, seed=11)
     batch = _run(FastSolver(), setups)
     for i, (params, controls, events) in enumerate(setups):
         reference = simulate(params, controls, [e for e in events if e.day < 120], 120.0, OUTPUT_DAYS)
@@ -56,7 +56,7 @@ def test_every_readout_of_the_typical_mouse_is_close():
 
 
 def test_results_do_not_depend_on_the_number_of_threads():
-    setups = _setups("influenza", 12, seed=5)
+    setups = _setups("influenza", 5 * LANES, seed=5)  # enough individuals for a chunk per thread
     solver = FastSolver()
     previous = numba.get_num_threads()
     try:
@@ -67,6 +67,19 @@ def test_results_do_not_depend_on_the_number_of_threads():
     finally:
         numba.set_num_threads(previous)
     assert np.array_equal(one, many)
+
+
+def test_an_individual_does_not_depend_on_its_batch():
+    """Lanes are independent integrations: alone, or in any lane of a mixed batch, the same numbers."""
+    mixed = (_setups("influenza", 7, seed=3) + _setups("pbs", 5, seed=3) + _setups("anti_cd4_influenza", 6, seed=3)
+             + _setups("sars_cov_2", 5, seed=3))
+    order = np.random.default_rng(0).permutation(len(mixed))
+    batch = _run(FastSolver(), [mixed[k] for k in order], days=60.0, out=OUTPUT_DAYS[OUTPUT_DAYS <= 60])
+    solver = FastSolver()
+    for position, k in enumerate(order):
+        alone = _run(solver, [mixed[k]], days=60.0, out=OUTPUT_DAYS[OUTPUT_DAYS <= 60])
+        assert np.array_equal(alone.states[0], batch.states[position]), f"individual {k} in lane {position % LANES}"
+        assert alone.steps[0] == batch.steps[position]
 
 
 def test_events_apply_in_the_reference_order():

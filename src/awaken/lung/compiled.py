@@ -108,6 +108,18 @@ class CompiledModel:
         return {name: np.broadcast_to(np.asarray(v, dtype=float), shape).copy()
                 for name, v in zip(self.readout_expressions, values)}
 
+    @cached_property
+    def _readout_functions(self) -> dict[str, Callable[..., Any]]:
+        return {name: self._lambdify(expr) for name, expr in self.readout_expressions.items()}
+
+    def readout(self, name: str, y: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """One read-out of states ``y`` (shape ``(n_states, *batch)``), as a new array of the batch shape."""
+        value = np.asarray(self._readout_functions[name](y, theta), dtype=float)
+        shape = np.shape(y)[1:]
+        if value.shape != shape or np.shares_memory(value, y):
+            value = np.broadcast_to(value, shape).copy()
+        return value
+
     def theta(self, values: dict[str, float]) -> np.ndarray:
         """Parameter vector from a name -> value mapping; every model parameter must be present."""
         missing = [n for n in self.parameter_names if n not in values]

@@ -36,6 +36,7 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -318,10 +319,11 @@ def readouts(s: SimpleNamespace, p: SimpleNamespace) -> dict[str, Any]:
     }
 
 
-def initial_guess(p: dict[str, float]) -> dict[str, float]:
+def initial_guess(p: Mapping[str, Any]) -> dict[str, Any]:
     """Uninfected starting point, before pre-equilibration (see :func:`awaken.lung.solver.initial_state`).
 
-    Every state not named here starts at zero (no infection, no effectors, no awakened DCCs).
+    Every state not named here starts at zero (no infection, no effectors, no awakened DCCs). Plain
+    arithmetic: ``p`` may hold numbers or arrays (one value per individual).
     """
     guess = {name: 0.0 for name in STATE_NAMES}
     guess.update(
