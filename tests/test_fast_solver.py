@@ -107,6 +107,8 @@ def test_generated_code_is_derived_from_the_equations():
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="rtol"):
         FastSolver(rtol=0.5)
+    with pytest.raises(ValueError, match="amount_atol"):
+        FastSolver(amount_atol=0.0)
     setups = _setups("influenza", 1, seed=0)
     with pytest.raises(ValueError, match="output_days"):
         FastSolver().simulate([setups[0][0]], [setups[0][1]], [setups[0][2]], 10.0, np.array([0.0, 20.0]))

@@ -72,7 +72,9 @@ class CalibrationObjective:
         self.scales = [parameter_scale(p) for p in self.parameters]
         self.lower = np.array([self._to_scale(p.range[0], s) for p, s in zip(self.parameters, self.scales)])
         self.upper = np.array([self._to_scale(p.range[1], s) for p, s in zip(self.parameters, self.scales)])
-        self.solver = FastSolver(rtol=rtol)
+        # The reference solver's absolute tolerance (1e-6 cells) with the tight rtol: the cost must be
+        # smooth for finite-difference gradients, and the population default of 1e-2 cells is not.
+        self.solver = FastSolver(rtol=rtol, amount_atol=1e-6)
         self.experiments = calibration_experiments()
         self.days = calibration_days()
         self.evaluations = 0

@@ -75,11 +75,12 @@ class FastSolverError(RuntimeError):
     """An individual's integration failed; the message names it and why."""
 
 
-def absolute_tolerances(model: CompiledModel) -> np.ndarray:
-    """Per-state absolute tolerances: ``AMOUNT_ATOL`` for cells and pg/mL, 1e-6 for free virus,
-    1e-10 for fractions (states in [0, 1])."""
+def absolute_tolerances(model: CompiledModel, amount_atol: float = AMOUNT_ATOL) -> np.ndarray:
+    """Per-state absolute tolerances: ``amount_atol`` for cells and pg/mL, 1e-6 (or ``amount_atol`` if
+    smaller) for free virus, 1e-10 for fractions (states in [0, 1])."""
     units = {s.name: s.unit for s in equations.STATES}
-    return np.array([1e-10 if units[name] == "dimensionless" else 1e-6 if name == "virus" else AMOUNT_ATOL
+    virus = min(1e-6, amount_atol)
+    return np.array([1e-10 if units[name] == "dimensionless" else virus if name == "virus" else amount_atol
                      for name in model.state_names])
 
 
@@ -348,15 +349,20 @@ class BatchResult:
 class FastSolver:
     """Compiled batch solver of the lung model (see module docstring).
 
-    ``rtol`` is the relative tolerance; absolute tolerances are :func:`absolute_tolerances`.
+    ``rtol`` is the relative tolerance; absolute tolerances are :func:`absolute_tolerances` with
+    ``amount_atol`` on cells and pg/mL (callers that need a smooth objective at a tight ``rtol``, like
+    the calibration, pass the reference solver's 1e-6).
     """
 
-    def __init__(self, rtol: float = DEFAULT_RTOL, model: CompiledModel | None = None) -> None:
+    def __init__(self, rtol: float = DEFAULT_RTOL, model: CompiledModel | None = None,
+                 amount_atol: float = AMOUNT_ATOL) -> None:
         if not 1e-12 <= rtol <= 1e-2:
             raise ValueError(f"rtol = {rtol:g} is outside the allowed range [1e-12, 1e-2]")
+        if not 1e-12 <= amount_atol <= 1.0:
+            raise ValueError(f"amount_atol = {amount_atol:g} is outside the allowed range [1e-12, 1]")
         self.model = model or compiled_model()
         self.rtol = float(rtol)
-        self.atol = absolute_tolerances(self.model)
+        self.atol = absolute_tolerances(self.model, amount_atol)
         self._controls = set(equations.CONTROLS)
         used = set().union(*(expr.free_symbols for expr in self.model.readout_expressions.values()))
         if {str(s) for s in used} & self._controls:
