@@ -19,7 +19,7 @@ from awaken.lung.compiled import compiled_model
 from awaken.lung.experiments import schedule
 from awaken.lung.parameters import load_parameter_table
 from awaken.lung.scenario import LungScenario
-from awaken.lung.solver import _absolute_tolerances, initial_state
+from awaken.lung.solver import absolute_tolerances, initial_state
 
 DAYS = 365
 
@@ -31,7 +31,7 @@ def main() -> None:
     y0 = initial_state(params, controls, model)
     y0[model.index("infected_eclipse")] += 75.0
     theta = model.theta({**params, **controls, "virus_exposed": 1.0})
-    atol = _absolute_tolerances(model)
+    atol = absolute_tolerances(model)
     t_eval = np.arange(DAYS + 1.0)
     thetas = np.repeat(theta[:, None], t_eval.size, axis=1)
 

@@ -48,10 +48,9 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from awaken.lung import equations
 from awaken.lung.compiled import CompiledModel, compiled_model
-from awaken.lung.solver import PREEQUILIBRATION_DAYS, Event
+from awaken.lung.solver import PREEQUILIBRATION_DAYS, Event, absolute_tolerances
 
-__all__ = ["FastSolver", "BatchResult", "cache_directory", "absolute_tolerances", "DEFAULT_RTOL", "AMOUNT_ATOL",
-           "FastSolverError"]
+__all__ = ["FastSolver", "BatchResult", "cache_directory", "DEFAULT_RTOL", "AMOUNT_ATOL", "FastSolverError"]
 
 #: Relative tolerance of the fast solver, chosen by measurement (benchmarks/population_solver.py,
 #: docs/performance.md): at 5e-5 the dcc_count of 300 drawn mice of six experiments stays within
@@ -73,15 +72,6 @@ _STATUS = {1: "step size fell below 1e-12 d", 2: "more than 200000 steps"}
 
 class FastSolverError(RuntimeError):
     """An individual's integration failed; the message names it and why."""
-
-
-def absolute_tolerances(model: CompiledModel, amount_atol: float = AMOUNT_ATOL) -> np.ndarray:
-    """Per-state absolute tolerances: ``amount_atol`` for cells and pg/mL, 1e-6 (or ``amount_atol`` if
-    smaller) for free virus, 1e-10 for fractions (states in [0, 1])."""
-    units = {s.name: s.unit for s in equations.STATES}
-    virus = min(1e-6, amount_atol)
-    return np.array([1e-10 if units[name] == "dimensionless" else virus if name == "virus" else amount_atol
-                     for name in model.state_names])
 
 
 def cache_directory() -> Path:
@@ -349,9 +339,10 @@ class BatchResult:
 class FastSolver:
     """Compiled batch solver of the lung model (see module docstring).
 
-    ``rtol`` is the relative tolerance; absolute tolerances are :func:`absolute_tolerances` with
-    ``amount_atol`` on cells and pg/mL (callers that need a smooth objective at a tight ``rtol``, like
-    the calibration, pass the reference solver's 1e-6).
+    ``rtol`` is the relative tolerance; absolute tolerances are
+    :func:`awaken.lung.solver.absolute_tolerances` with ``amount_atol`` on cells and pg/mL and
+    ``min(1e-6, amount_atol)`` on free virus (callers that need a smooth objective at a tight
+    ``rtol``, like the calibration, pass the reference solver's 1e-6).
     """
 
     def __init__(self, rtol: float = DEFAULT_RTOL, model: CompiledModel | None = None,
@@ -362,7 +353,7 @@ class FastSolver:
             raise ValueError(f"amount_atol = {amount_atol:g} is outside the allowed range [1e-12, 1]")
         self.model = model or compiled_model()
         self.rtol = float(rtol)
-        self.atol = absolute_tolerances(self.model, amount_atol)
+        self.atol = absolute_tolerances(self.model, amounts=amount_atol, virus=min(1e-6, amount_atol))
         self._controls = set(equations.CONTROLS)
         used = set().union(*(expr.free_symbols for expr in self.model.readout_expressions.values()))
         if {str(s) for s in used} & self._controls:

@@ -35,7 +35,8 @@ from scipy.integrate import solve_ivp
 from awaken.lung import equations
 from awaken.lung.compiled import CompiledModel, compiled_model
 
-__all__ = ["Event", "Trajectory", "SolverError", "initial_state", "simulate", "PREEQUILIBRATION_DAYS"]
+__all__ = ["Event", "Trajectory", "SolverError", "initial_state", "simulate", "absolute_tolerances",
+           "PREEQUILIBRATION_DAYS"]
 
 #: Days the untreated model is run before day 0 so that every animal starts at its own equilibrium.
 PREEQUILIBRATION_DAYS = 365.0
@@ -69,11 +70,17 @@ class Trajectory:
         return self.states[equations.STATE_NAMES.index(name)]
 
 
-def _absolute_tolerances(model: CompiledModel) -> np.ndarray:
+def absolute_tolerances(model: CompiledModel, amounts: float = 1e-6, virus: float = 1e-6,
+                        fractions: float = 1e-10) -> np.ndarray:
+    """Per-state absolute tolerances: ``fractions`` for dimensionless states (they live in [0, 1]),
+    ``virus`` for free virus, ``amounts`` for every other state (cells, pg/mL).
+
+    The reference solver uses the defaults: 1e-6 cells (or pg/mL, infectious units/mL) is far below
+    any biologically meaningful amount. The fast solver loosens ``amounts`` (see its ``AMOUNT_ATOL``).
+    """
     units = {s.name: s.unit for s in equations.STATES}
-    # 1e-6 cells (or pg/mL, infectious units/mL) is far below any biologically meaningful amount;
-    # fractions need a finer floor because they live in [0, 1].
-    return np.array([1e-10 if units[n] == "dimensionless" else 1e-6 for n in model.state_names])
+    return np.array([fractions if units[n] == "dimensionless" else virus if n == "virus" else amounts
+                     for n in model.state_names])
 
 
 def _integrate(model: CompiledModel, theta: np.ndarray, y0: np.ndarray, t0: float, t1: float,
@@ -111,7 +118,7 @@ def initial_state(params: dict[str, float], controls: dict[str, float],
     theta = model.theta(values)
     guess = equations.initial_guess(values)
     y0 = np.array([guess[n] for n in model.state_names], dtype=float)
-    y, _ = _segment_end_state(model, theta, y0, 0.0, PREEQUILIBRATION_DAYS, _absolute_tolerances(model))
+    y, _ = _segment_end_state(model, theta, y0, 0.0, PREEQUILIBRATION_DAYS, absolute_tolerances(model))
     y = np.maximum(y, 0.0)
     dcc = [model.index(n) for n in equations.DCC_STATES]
     total = y[dcc].sum()
@@ -132,7 +139,7 @@ def simulate(params: dict[str, float], controls: dict[str, float], events: list[
     if output_days is None:
         output_days = np.arange(0.0, np.floor(days) + 1.0)
     output_days = np.asarray(output_days, dtype=float)
-    atol = _absolute_tolerances(model)
+    atol = absolute_tolerances(model)
     current = dict(controls)
     y = initial_state(params, controls, model) if y0 is None else np.array(y0, dtype=float)
     by_day: dict[float, list[Event]] = {}
