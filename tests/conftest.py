@@ -27,5 +27,14 @@ def scores(study: dict[str, ExperimentResult]) -> dict[str, TargetScore]:
 
 
 @pytest.fixture(scope="session")
+def small_reproduction(tmp_path_factory):
+    """The flagship at a small size (2 mice, 40 days, seed 1, 20,000 survivors), run once per session."""
+    from awaken.reproduction import reproduce
+
+    out = tmp_path_factory.mktemp("runs") / "repro"
+    return reproduce(out, mice=2, seed=1, days=40, command=["awaken", "reproduce", "--test"], population=20_000)
+
+
+@pytest.fixture(scope="session")
 def targets() -> dict[str, dict]:
     return {t["id"]: t for group in load_targets().values() for t in group}

@@ -13,9 +13,8 @@ from awaken.targets import load_targets
 
 
 @pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "repro"
-    return reproduce(out, mice=2, seed=1, days=40, command=["awaken", "reproduce", "--test"], population=20_000)
+def small_run(small_reproduction):
+    return small_reproduction
 
 
 def test_reproduction_writes_every_part_of_the_run_directory(small_run):
