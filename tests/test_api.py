@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import awaken
-from awaken.config import ConfigError
+from awaken.schemas import InputError
 from awaken.lung.experiments import load_experiment, with_overrides
 from awaken.lung.parameters import load_parameter_table
 
@@ -37,11 +37,11 @@ def test_timecourse_is_the_mean_of_the_mice():
 
 
 def test_run_experiment_rejects_bad_settings():
-    with pytest.raises(ConfigError, match="days = 0"):
+    with pytest.raises(InputError, match="days = 0"):
         awaken.run_experiment("pbs", days=0)
-    with pytest.raises(ConfigError, match="mice = 0"):
+    with pytest.raises(InputError, match="mice = 0"):
         awaken.run_experiment("pbs", days=5, mice=0)
-    with pytest.raises(ConfigError, match="unknown experiment"):
+    with pytest.raises(InputError, match="unknown experiment"):
         awaken.run_experiment("no_such_thing")
 
 

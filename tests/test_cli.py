@@ -104,9 +104,10 @@ def test_existing_output_directory_is_refused_before_work(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    result = invoke("experiment", "run", "pbs", "--days", "10", "--out", str(out))
-    assert result.exit_code == 2 and "already exists" in result.output
-    assert (out / "keep.txt").read_text() == "mine"
+    for overwrite in ([], ["--overwrite"]):
+        result = invoke("experiment", "run", "pbs", "--days", "10", "--out", str(out), *overwrite)
+        assert result.exit_code == 2 and "not an awaken run" in " ".join(result.output.split())
+        assert (out / "keep.txt").read_text() == "mine"
 
 
 def test_parameters_table_lists_units_and_sources():

@@ -25,7 +25,7 @@ from awaken.cohort.people import draw_people
 from awaken.cohort.records import SCHEMAS, SchemaError, validate_table
 from awaken.cohort.run import read_cohort, run_cohort
 from awaken.cohort.simulate import simulate_block
-from awaken.config import ConfigError
+from awaken.schemas import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -314,7 +314,7 @@ def test_bad_cohort_options_exit_2_and_write_nothing(tmp_path, args, expected):
 def test_a_cohort_directory_refuses_other_settings(tmp_path):
     out = tmp_path / "c"
     run_cohort(CohortScenario(), n=200, seed=1, out=out, block_size=100, executor="inline")
-    with pytest.raises(ConfigError, match="other settings: seed"):
+    with pytest.raises(InputError, match="other settings: seed"):
         run_cohort(CohortScenario(), n=200, seed=2, out=out, block_size=100, executor="inline")
     again = run_cohort(CohortScenario(), n=200, seed=1, out=out, block_size=100, executor="inline")
     assert again.skipped_blocks == 2
@@ -381,8 +381,8 @@ def test_a_killed_run_resumes_without_losing_or_duplicating_anyone(tmp_path):
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert done < 150
-    assert not json.loads((out / "cohort.json").read_text())["complete"]
-    with pytest.raises(ConfigError, match="has not finished"):
+    assert not json.loads((out / "run.json").read_text())["complete"]
+    with pytest.raises(InputError, match="has not finished"):
         read_cohort(out)
     finished = subprocess.run(_cohort_command(out, workers=1), capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
@@ -435,7 +435,7 @@ def test_docs_population_md_lists_every_parameter_with_its_value():
 
 @pytest.mark.parametrize("path", sorted((ROOT / "examples" / "cohort").glob("*.yaml")), ids=lambda p: p.stem)
 def test_example_cohort_scenarios_are_valid(path):
-    from awaken.config import load_model
+    from awaken.schemas import load_model
 
     scenario = load_model(path, CohortScenario)
     assert scenario.name == path.stem

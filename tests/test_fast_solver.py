@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from awaken.config import ConfigError
+from awaken.schemas import InputError
 from awaken.lung.experiments import animal_setup, load_experiment
 from awaken.lung.fast_solver import LANES, FastSolver, generated_source
 from awaken.lung.compiled import compiled_model
@@ -137,12 +137,12 @@ def test_population_is_reproducible_and_screened():
 
 
 def test_population_refuses_bad_input():
-    with pytest.raises(ConfigError, match="n = 0"):
+    with pytest.raises(InputError, match="n = 0"):
         simulate_population("influenza", n=0)
-    with pytest.raises(ConfigError, match="output_days"):
+    with pytest.raises(InputError, match="output_days"):
         simulate_population("influenza", n=2, output_days=[-1, 5])
     with pytest.raises(ValueError, match="il6_peak_range"):
         PhysiologicalEnvelope(il6_peak_range=(500.0, 100.0))
-    with pytest.raises(ConfigError, match="acceptance"):
+    with pytest.raises(InputError, match="acceptance"):
         simulate_population("influenza", n=5, output_days=[0, 28], max_candidates=10,
                             envelope=PhysiologicalEnvelope(il6_peak_range=(1e4, 2e4)))

@@ -109,10 +109,10 @@ def test_preequilibration_in_the_model_matches_awaken():
 
 def test_same_day_events_fire_in_awakens_order():
     """An antibody course ending the day another starts ends first (SBML priorities)."""
-    from awaken.config import validate_document
+    from awaken.schemas import validate
     from awaken.lung.scenario import LungScenario
 
-    scenario = validate_document({"name": "back_to_back", "virus": {"kind": "influenza_a_pr8"}, "days": 40,
+    scenario = validate({"name": "back_to_back", "virus": {"kind": "influenza_a_pr8"}, "days": 40,
                                   "treatments": [{"kind": "anti_cd4", "start_day": 10, "end_day": 20},
                                                  {"kind": "anti_cd4", "start_day": 20, "end_day": 30}]},
                                  LungScenario, source="test")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from awaken.config import ConfigError, load_model, validate_document
+from awaken.schemas import InputError, load_model, validate
 from awaken.lung.experiments import list_experiments, load_experiment, schedule
 from awaken.lung.scenario import LungScenario
 
@@ -13,8 +13,8 @@ REQUIRED = ("pbs", "influenza", "sars_cov_2", "il6_ko_pbs", "il6_ko_influenza", 
 
 
 def invalid(data: dict) -> str:
-    with pytest.raises(ConfigError) as err:
-        validate_document(data, LungScenario, source="test.yaml")
+    with pytest.raises(InputError) as err:
+        validate(data, LungScenario, source="test.yaml")
     return str(err.value)
 
 
@@ -44,7 +44,7 @@ def test_schedule_switches_antibodies_on_and_off():
 @pytest.mark.parametrize("order", [(0, 1), (1, 0)])
 def test_back_to_back_courses_leave_the_antibody_on_whatever_their_order(order):
     courses = [{"kind": "anti_cd4", "start_day": 0, "end_day": 20}, {"kind": "anti_cd4", "start_day": 20}]
-    scenario = validate_document({"name": "x", "days": 60, "treatments": [courses[i] for i in order]},
+    scenario = validate({"name": "x", "days": 60, "treatments": [courses[i] for i in order]},
                                  LungScenario, source="test.yaml")
     controls, events = schedule(scenario, {"inoculum_infectivity": 1.0})
     state = dict(controls)
@@ -97,7 +97,7 @@ def test_overlapping_courses_of_one_antibody_are_refused():
         {"kind": "anti_cd4", "start_day": 0, "end_day": 20}, {"kind": "anti_cd4", "start_day": 10}]})
     assert "treatments.0 and treatments.1 are overlapping courses of anti_cd4" in message
     # Back-to-back courses, or different antibodies at once, are fine.
-    validate_document({"name": "x", "days": 60, "treatments": [
+    validate({"name": "x", "days": 60, "treatments": [
         {"kind": "anti_cd4", "start_day": 0, "end_day": 20}, {"kind": "anti_cd4", "start_day": 20},
         {"kind": "anti_cd8", "start_day": 5, "end_day": 30}]}, LungScenario, source="ok.yaml")
 
@@ -126,10 +126,10 @@ def test_every_problem_is_listed_at_once():
 
 def test_unparseable_and_unknown_formats(tmp_path):
     (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
-    with pytest.raises(ConfigError, match="cannot parse"):
+    with pytest.raises(InputError, match="cannot parse"):
         load_model(tmp_path / "bad.yaml", LungScenario)
     (tmp_path / "s.json").write_text("{}")
-    with pytest.raises(ConfigError, match="unknown scenario format"):
+    with pytest.raises(InputError, match="unknown file format"):
         load_model(tmp_path / "s.json", LungScenario)
-    with pytest.raises(ConfigError, match="no such file"):
+    with pytest.raises(InputError, match="no such file"):
         load_model(tmp_path / "missing.yaml", LungScenario)

@@ -11,7 +11,7 @@ import pytest
 
 from awaken.cohort.parameters import CohortScenario
 from awaken.cohort.run import run_cohort
-from awaken.config import ConfigError
+from awaken.schemas import InputError
 from awaken.studies.calibration import human_target_values, simulate_records
 from awaken.studies.flatiron import flatiron_analysis
 from awaken.studies.records import load_records
@@ -146,9 +146,9 @@ def test_recipes_run_on_a_cohort_directory_and_on_user_csv_files(tmp_path):
 
 def test_malformed_records_are_refused_by_name(tmp_path):
     (tmp_path / "patients.csv").write_text("person_id,sex\n1,female\n")
-    with pytest.raises(ConfigError, match="patients: missing column 'birth_date'"):
+    with pytest.raises(InputError, match="patients: missing column 'birth_date'"):
         load_records(tmp_path)
-    with pytest.raises(ConfigError, match="no such directory"):
+    with pytest.raises(InputError, match="no such directory"):
         load_records(tmp_path / "missing")
 
 

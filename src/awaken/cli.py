@@ -30,7 +30,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from awaken.config import ConfigError, load_model
+from awaken.schemas import InputError, load_model
 from awaken.lung.scenario import MAX_DAYS, LungScenario
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -57,16 +57,22 @@ OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="replace an e
 
 
 def _fail(message: str) -> None:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    errors.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
     raise typer.Exit(code=2)
 
 
+def _flags(ctx: typer.Context) -> dict[str, str]:
+    """The command's field names -> its flags (``output_days`` -> ``--output-days``, ``file`` -> ``FILE``)."""
+    return {p.name: (p.opts[0] if p.param_type_name == "option" else (p.metavar or p.name.upper()))
+            for p in ctx.command.params if p.name}
+
+
 @contextmanager
-def _user_errors() -> Iterator[None]:
+def _user_errors(ctx: typer.Context) -> Iterator[None]:
     try:
         yield
-    except ConfigError as err:
-        _fail(str(err))
+    except InputError as err:
+        _fail(err.render(_flags(ctx)))
 
 
 class _RateColumn(ProgressColumn):
@@ -98,6 +104,7 @@ def _default_out(prefix: str) -> Path:
 
 @app.command()
 def reproduce(
+    ctx: typer.Context,
     out: Annotated[Optional[Path], typer.Option("--out", help="run directory to create (default: runs/reproduce-<time>)")] = None,
     mice: Annotated[int, typer.Option("--mice", min=1, max=1000, help="mice per group (1-1000) [mice]")] = 4,
     seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="random seed (>= 0)")] = 0,
@@ -117,19 +124,19 @@ def reproduce(
     from awaken.reproduction import experiments_to_run, reproduce as run_reproduction
 
     out = out or _default_out("reproduce")
-    with _user_errors():
-        from awaken.rundir import RunDirectory
+    with _user_errors(ctx):
+        from awaken.runs.directory import RunDirectory
 
         RunDirectory(out, overwrite=overwrite)  # refuse an existing directory before any work
         if ensemble is not None and not ensemble.is_file():
-            raise ConfigError(f"--ensemble {ensemble}: no such file (give the ensemble.parquet of an awaken fit run)")
+            raise InputError(f"--ensemble {ensemble}: no such file (give the ensemble.parquet of an awaken fit run)")
         if ensemble is not None:
             from awaken.calibration.ensemble import load_ensemble
 
             try:
                 load_ensemble(ensemble)
             except (ValueError, OSError) as err:
-                raise ConfigError(f"--ensemble {ensemble}: {err}") from None
+                raise InputError(f"--ensemble {ensemble}: {err}") from None
         names = experiments_to_run()
         with _progress_bar(len(names) * mice, f"{len(names)} experiments") as advance:
             outcome = run_reproduction(out, mice=mice, seed=seed, days=days, overwrite=overwrite,
@@ -152,12 +159,13 @@ def reproduce(
 
 @experiment_app.command("list")
 def experiment_list(
+    ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """List the shipped virtual experiments."""
     from awaken.lung.experiments import list_experiments, load_experiment
 
-    with _user_errors():
+    with _user_errors(ctx):
         _check_format(fmt)
         scenarios = [load_experiment(n) for n in list_experiments()]
     if fmt == "json":
@@ -176,6 +184,7 @@ def experiment_list(
 
 @experiment_app.command("run")
 def experiment_run(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="experiment name (see 'awaken experiment list') or a scenario file (.yaml/.toml)")],
     days: DaysOption = None,
     seed: SeedOption = None,
@@ -186,9 +195,9 @@ def experiment_run(
     """Run one virtual experiment and write its tables, figure and report."""
     from awaken.lung.experiments import resolve_scenario, with_overrides
     from awaken.reproduction import write_experiment
-    from awaken.rundir import RunDirectory
+    from awaken.runs.directory import RunDirectory
 
-    with _user_errors():
+    with _user_errors(ctx):
         scenario = with_overrides(resolve_scenario(name), days=days, seed=seed, mice=mice)
         out = out or _default_out(scenario.name)
         RunDirectory(out, overwrite=overwrite)
@@ -210,7 +219,7 @@ def experiment_run(
 
 def _check_format(fmt: str) -> None:
     if fmt not in ("table", "json"):
-        raise ConfigError(f"--format = {fmt!r}: choose 'table' or 'json'")
+        raise InputError(f"--format = {fmt!r}: choose 'table' or 'json'")
 
 
 def _print_scores(scores: list) -> None:
@@ -230,6 +239,7 @@ def _print_scores(scores: list) -> None:
 
 @app.command()
 def targets(
+    ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     run: Annotated[Optional[Path], typer.Option("--run", help="read the scorecard of an existing run directory instead of simulating")] = None,
     mice: Annotated[int, typer.Option("--mice", min=1, max=1000, help="mice per group (1-1000) [mice]")] = 4,
@@ -239,12 +249,12 @@ def targets(
     """The scorecard: every target of targets.yaml with its band, the simulated value and pass/fail."""
     from awaken.targets import REQUIRED_EXPERIMENTS, TargetScore, score, to_jsonable
 
-    with _user_errors():
+    with _user_errors(ctx):
         _check_format(fmt)
         if run is not None:
             path = run / "scorecard.json"
             if not path.is_file():
-                raise ConfigError(f"--run {run}: no scorecard.json there (is it a run of 'awaken reproduce'?)")
+                raise InputError(f"--run {run}: no scorecard.json there (is it a run of 'awaken reproduce'?)")
             scores = [TargetScore(**row) for row in json.loads(path.read_text())]
         else:
             from awaken.lung.experiments import load_experiment, run_scenario, with_overrides
@@ -263,10 +273,11 @@ def targets(
 
 @app.command()
 def validate(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="scenario file (.yaml, .yml or .toml)")],
 ) -> None:
     """Check a scenario file: unknown keys, types and ranges. Exit status 2 if invalid."""
-    with _user_errors():
+    with _user_errors(ctx):
         scenario = load_model(file, LungScenario)
     console.print(f"[green]ok[/]: {file} is a valid lung scenario ({scenario.name}, sha256 {scenario.sha256()[:16]})",
                   highlight=False)
@@ -274,6 +285,7 @@ def validate(
 
 @app.command()
 def parameters(
+    ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     virus: Annotated[Optional[str], typer.Option("--virus", help="strain: mouse influenza_a_pr8 or sars_cov_2_ma10; "
                                                  "human influenza_seasonal or sars_cov_2 (default: the first)")] = None,
@@ -283,14 +295,14 @@ def parameters(
     """A lung parameter table: value, unit, plausible range, variability and source."""
     from awaken.lung.parameters import SPECIES, load_parameter_table
 
-    with _user_errors():
+    with _user_errors(ctx):
         _check_format(fmt)
         if species not in SPECIES:
-            raise ConfigError(f"--species = {species!r}: choose one of {', '.join(SPECIES)}")
+            raise InputError(f"--species = {species!r}: choose one of {', '.join(SPECIES)}")
         strains = load_parameter_table(species).viruses
         virus = virus or next(iter(strains))
         if virus not in strains:
-            raise ConfigError(f"--virus = {virus!r}: choose one of {', '.join(strains)} (the {species} strains)")
+            raise InputError(f"--virus = {virus!r}: choose one of {', '.join(strains)} (the {species} strains)")
         rows = load_parameter_table(species).parameters(virus)
     if fmt == "json":
         print(json.dumps([p.model_dump() for p in rows], indent=2))
@@ -305,6 +317,7 @@ def parameters(
 
 @export_app.command("sbml")
 def export_sbml(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="SBML file to write (.xml or .sbml)")],
     experiment: Annotated[str, typer.Option("--experiment", help="experiment whose schedule becomes SBML events "
                                             "(name or scenario file)")] = "influenza",
@@ -318,13 +331,13 @@ def export_sbml(
     from awaken.lung.experiments import resolve_scenario
     from awaken.lung.sbml import consistency_report, sbml_document
 
-    with _user_errors():
+    with _user_errors(ctx):
         if file.suffix.lower() not in (".xml", ".sbml"):
-            raise ConfigError(f"FILE {file}: the SBML file name must end in .xml or .sbml")
+            raise InputError(f"FILE {file}: the SBML file name must end in .xml or .sbml")
         if file.exists() and not overwrite:
-            raise ConfigError(f"FILE {file}: already exists; choose a new name or pass --overwrite")
+            raise InputError(f"FILE {file}: already exists; choose a new name or pass --overwrite")
         if not file.parent.exists():
-            raise ConfigError(f"FILE {file}: directory {file.parent} does not exist")
+            raise InputError(f"FILE {file}: directory {file.parent} does not exist")
         scenario = resolve_scenario(experiment)
     import libsbml
 
@@ -347,17 +360,18 @@ def export_sbml(
 
 @export_app.command("petab")
 def export_petab(
+    ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="directory to create (problem.yaml, model.xml and the tables)")],
     overwrite: OverwriteOption = False,
 ) -> None:
     """Write the mouse calibration as a PEtab v1 problem (checked by libsbml and petab's linter)."""
     from awaken.calibration.petab_problem import write_petab
 
-    with _user_errors():
+    with _user_errors(ctx):
         if directory.exists() and not overwrite:
-            raise ConfigError(f"DIRECTORY {directory}: already exists; choose a new name or pass --overwrite")
+            raise InputError(f"DIRECTORY {directory}: already exists; choose a new name or pass --overwrite")
         if not directory.parent.exists():
-            raise ConfigError(f"DIRECTORY {directory}: directory {directory.parent} does not exist")
+            raise InputError(f"DIRECTORY {directory}: directory {directory.parent} does not exist")
     problem = write_petab(directory, overwrite=overwrite)
     import pandas as pd
 
@@ -370,6 +384,7 @@ def export_petab(
 
 @export_app.command("omex")
 def export_omex(
+    ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="directory for the archives (<experiment>.omex)")],
     experiment: Annotated[Optional[list[str]], typer.Option("--experiment", help="experiment (repeatable; default: "
                                                             "every shipped experiment)")] = None,
@@ -380,15 +395,15 @@ def export_omex(
     from awaken.lung.experiments import list_experiments, resolve_scenario
     from awaken.lung.omex import write_omex
 
-    with _user_errors():
+    with _user_errors(ctx):
         if directory.exists() and not directory.is_dir():
-            raise ConfigError(f"DIRECTORY {directory}: exists and is not a directory")
+            raise InputError(f"DIRECTORY {directory}: exists and is not a directory")
         if not directory.parent.exists():
-            raise ConfigError(f"DIRECTORY {directory}: directory {directory.parent} does not exist")
+            raise InputError(f"DIRECTORY {directory}: directory {directory.parent} does not exist")
         scenarios = [resolve_scenario(e) for e in (experiment or list_experiments())]
         clashes = [str(directory / f"{s.name}.omex") for s in scenarios if (directory / f"{s.name}.omex").exists()]
         if clashes and not overwrite:
-            raise ConfigError(f"DIRECTORY {directory}: {', '.join(clashes)} already exist; pass --overwrite")
+            raise InputError(f"DIRECTORY {directory}: {', '.join(clashes)} already exist; pass --overwrite")
     paths = write_omex(directory, scenarios, days=days, overwrite=overwrite)
     console.print(f"wrote {len(paths)} COMBINE archives to [bold]{directory}[/] (SBML L3V2 + SED-ML L1V4 each; "
                   f"libsbml and libsedml: 0 errors)", highlight=False)
@@ -396,6 +411,7 @@ def export_omex(
 
 @app.command()
 def fit(
+    ctx: typer.Context,
     starts: Annotated[int, typer.Option("--starts", min=1, max=10_000, help="random starts (1-10,000; the shipped "
                                         "values are tried as well)")] = 20,
     seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="random seed (>= 0)")] = 0,
@@ -417,11 +433,11 @@ def fit(
     """Fit the mouse lung model to the targets: multi-start, profiles, posterior ensemble, report."""
     from awaken.calibration.run import PHASES, FitSettings
     from awaken.calibration.run import fit as run_fit
-    from awaken.config import validate_document
-    from awaken.rundir import RunDirectory
+    from awaken.schemas import validate
+    from awaken.runs.directory import RunDirectory
 
-    with _user_errors():
-        settings = validate_document({"starts": starts, "seed": seed, "max_iterations": max_iterations,
+    with _user_errors(ctx):
+        settings = validate({"starts": starts, "seed": seed, "max_iterations": max_iterations,
                                       "profiles": [] if no_profiles else profile, "walkers": walkers,
                                       "generations": generations, "ensemble_size": ensemble_size},
                                      FitSettings, source="awaken fit options")
@@ -438,13 +454,14 @@ def fit(
             task = bar.add_task(PHASES[name], total=total)
             return lambda n: bar.advance(task, n)
 
-        with _user_errors():
+        with _user_errors(ctx):
             path = run_fit(out, settings, overwrite=overwrite, progress=phase, command=sys.argv)
     console.print(f"calibration written to [bold]{path}[/] (report: {path / 'report.html'})", highlight=False)
 
 
 @app.command()
 def population(
+    ctx: typer.Context,
     experiment: Annotated[str, typer.Option("--experiment", help="experiment name or scenario file")] = "influenza",
     n: Annotated[int, typer.Option("--n", min=1, max=10_000_000, help="individuals to keep (1-10,000,000)")] = 1000,
     seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="random seed (>= 0)")] = 0,
@@ -459,18 +476,18 @@ def population(
     """Simulate a virtual population with the fast solver; per-individual read-outs to Parquet."""
     from awaken.lung.experiments import resolve_scenario
     from awaken.lung.population import PhysiologicalEnvelope, simulate_population
-    from awaken.rundir import RunDirectory, provenance, utc_now
+    from awaken.runs.directory import RunDirectory
 
-    with _user_errors():
+    with _user_errors(ctx):
         try:
             days = sorted({float(d) for d in output_days.split(",") if d.strip()})
         except ValueError:
-            raise ConfigError(f"--output-days {output_days!r}: give comma-separated numbers of days, e.g. 0,15,28") from None
+            raise InputError(f"--output-days {output_days!r}: give comma-separated numbers of days, e.g. 0,15,28") from None
         if not days or days[0] < 0 or days[-1] > MAX_DAYS:
-            raise ConfigError(f"--output-days {output_days!r}: days must lie within [0, {MAX_DAYS}]")
+            raise InputError(f"--output-days {output_days!r}: days must lie within [0, {MAX_DAYS}]")
         scenario = resolve_scenario(experiment)
         if scenario.virus is not None and scenario.virus.day >= days[-1]:
-            raise ConfigError(f"--output-days: the last day ({days[-1]:g}) must come after the infection "
+            raise InputError(f"--output-days: the last day ({days[-1]:g}) must come after the infection "
                               f"(day {scenario.virus.day:g})")
         out = out or _default_out("population")
         RunDirectory(out, overwrite=overwrite)
@@ -478,11 +495,10 @@ def population(
         import numba
 
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    started = utc_now()
-    with _user_errors(), _progress_bar(n, f"{scenario.name} population") as advance:
+    with _user_errors(ctx), _progress_bar(n, f"{scenario.name} population") as advance:
         pop = simulate_population(scenario, n=n, seed=seed, output_days=days,
                                   envelope=PhysiologicalEnvelope() if envelope else None, progress=advance)
-    with RunDirectory(out, overwrite=overwrite) as run:
+    with RunDirectory(out, overwrite=overwrite, kind="population", seed=seed, scenarios=[scenario]) as run:
         run.write_parquet("readouts.parquet", pop.readouts)
         run.write_parquet("parameters.parquet", pop.parameters)
         summary = {"experiment": scenario.name, "n": pop.accepted, "candidates": pop.candidates,
@@ -490,15 +506,14 @@ def population(
                    "envelope": pop.envelope.model_dump(mode="json") if pop.envelope else None,
                    "output_days": days, "rtol": pop.rtol, "mean_accepted_steps": pop.steps_mean}
         run.write_json("population.json", summary)
-        run.write_json("run.json", provenance(command=sys.argv, scenarios=[{"name": scenario.name, "sha256": scenario.sha256(),
-                       "scenario": scenario.model_dump(mode="json")}], seed=seed, started=started,
-                       finished=utc_now(), extra={"population": summary}))
+        run.results = summary
     console.print(f"{pop.accepted} individuals of {scenario.name} ({pop.candidates} candidates screened, acceptance "
                   f"{pop.acceptance_rate:.1%}) -> [bold]{out}[/]", highlight=False)
 
 
 @app.command()
 def cohort(
+    ctx: typer.Context,
     n: Annotated[int, typer.Option("--n", help="survivors to simulate (1-100,000,000)")] = 100_000,
     seed: Annotated[int, typer.Option("--seed", help="random seed (>= 0)")] = 0,
     workers: Annotated[int, typer.Option("--workers", help="Dask worker processes of the local cluster (1-256)")] = 2,
@@ -513,19 +528,19 @@ def cohort(
 ) -> None:
     """Simulate a virtual cancer-survivor cohort into EHR-shaped Parquet tables (docs/data.md)."""
     from awaken.cohort.parameters import CohortScenario
-    from awaken.cohort.run import MANIFEST, run_cohort
+    from awaken.cohort.run import run_cohort
 
-    with _user_errors():
+    with _user_errors(ctx):
         scenario = load_model(scenario_file, CohortScenario) if scenario_file is not None else CohortScenario()
         out = out or _default_out("cohort")
         if not 1 <= n <= 100_000_000:
-            raise ConfigError(f"--n = {n}: the number of people must be >= 1 and <= 100000000")
+            raise InputError(f"--n = {n}: the number of people must be >= 1 and <= 100000000")
     columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("people"), _RateColumn("people"), TimeElapsedColumn(), TextColumn("left"),
                TimeRemainingColumn())
     with Progress(*columns, console=errors, transient=False) as bar:
         task = bar.add_task(f"cohort {scenario.name}", total=n)
-        with _user_errors():
+        with _user_errors(ctx):
             run = run_cohort(scenario, n=n, seed=seed, out=out, workers=workers, scheduler=scheduler,
                              block_size=block_size, overwrite=overwrite,
                              progress=lambda k: bar.advance(task, k))
@@ -536,7 +551,7 @@ def cohort(
         table.add_row(name, f"{rows:,}")
     console.print(table)
     resumed = f", {run.skipped_blocks} of {run.blocks} blocks already done" if run.skipped_blocks else ""
-    console.print(f"{run.blocks} blocks in {run.seconds:.1f} s{resumed} -> [bold]{out}[/] ({MANIFEST}; query with "
+    console.print(f"{run.blocks} blocks in {run.seconds:.1f} s{resumed} -> [bold]{out}[/] (run.json; query with "
                   f"DuckDB: read_parquet('{out}/patients/*.parquet'))", highlight=False)
 
 
@@ -564,12 +579,12 @@ CohortDirOption = Annotated[Path, typer.Option("--cohort", help="records: an `aw
 FormatOption = Annotated[str, typer.Option("--format", help="table or json")]
 
 
-def _recipe(cohort_dir: Path, fmt: str, analyse: Callable):
+def _recipe(ctx: typer.Context, cohort_dir: Path, fmt: str, analyse: Callable):
     """Load and check the records, run ``analyse`` on them; print JSON and return None for --format json."""
     from awaken.studies.records import load_records
     from awaken.targets import to_jsonable
 
-    with _user_errors():
+    with _user_errors(ctx):
         _check_format(fmt)
         result = analyse(load_records(cohort_dir))
     if fmt == "json":
@@ -579,11 +594,11 @@ def _recipe(cohort_dir: Path, fmt: str, analyse: Callable):
 
 
 @analyze_app.command("ukb")
-def analyze_ukb(cohort_dir: CohortDirOption, fmt: FormatOption = "table") -> None:
+def analyze_ukb(ctx: typer.Context, cohort_dir: CohortDirOption, fmt: FormatOption = "table") -> None:
     """UK Biobank design: SARS-CoV-2 test-positive vs test-negative survivors, cancer-specific death."""
     from awaken.studies.ukb import ukb_analysis
 
-    result = _recipe(cohort_dir, fmt, ukb_analysis)
+    result = _recipe(ctx, cohort_dir, fmt, ukb_analysis)
     if result is None:
         return
     console.print(_counts_table("UK Biobank design: survivors tested in the first pandemic year", result.counts))
@@ -595,11 +610,11 @@ def analyze_ukb(cohort_dir: CohortDirOption, fmt: FormatOption = "table") -> Non
 
 
 @analyze_app.command("flatiron")
-def analyze_flatiron(cohort_dir: CohortDirOption, fmt: FormatOption = "table") -> None:
+def analyze_flatiron(ctx: typer.Context, cohort_dir: CohortDirOption, fmt: FormatOption = "table") -> None:
     """Flatiron design: recorded COVID-19 as a time-varying exposure, lung metastasis, death competing."""
     from awaken.studies.flatiron import flatiron_analysis
 
-    result = _recipe(cohort_dir, fmt, flatiron_analysis)
+    result = _recipe(ctx, cohort_dir, fmt, flatiron_analysis)
     if result is None:
         return
     console.print(_counts_table("Flatiron design: breast cancer patients from the pandemic start", result.counts))
@@ -611,6 +626,7 @@ def analyze_flatiron(cohort_dir: CohortDirOption, fmt: FormatOption = "table") -
 
 @app.command()
 def power(
+    ctx: typer.Context,
     design: Annotated[str, typer.Option("--design", help="flatiron (lung metastasis HR) or ukb (cancer-death OR)")] =
         "flatiron",
     n: Annotated[int, typer.Option("--n", help="people per simulated cohort (100-10,000,000)")] = 36_845,
@@ -628,24 +644,23 @@ def power(
     overwrite: OverwriteOption = False,
 ) -> None:
     """Simulation-based power of a confirmatory cohort: power curve and smallest detectable ratio."""
-    from awaken.config import validate_document
+    from awaken.schemas import validate
     from awaken.report.population_figures import power_figure
-    from awaken.rundir import RunDirectory, provenance, utc_now
+    from awaken.runs.directory import RunDirectory
     from awaken.studies.power import PowerSettings, power_curve
 
-    with _user_errors():
+    with _user_errors(ctx):
         _check_format(fmt)
         try:
             values = [float(x) for x in strengths.split(",") if x.strip()]
         except ValueError:
-            raise ConfigError(f"--strengths {strengths!r}: give comma-separated numbers, e.g. 0,0.002,0.008") from None
-        settings = validate_document({"design": design, "n": n, "strengths": values, "replicates": replicates,
+            raise InputError(f"--strengths {strengths!r}: give comma-separated numbers, e.g. 0,0.002,0.008") from None
+        settings = validate({"design": design, "n": n, "strengths": values, "replicates": replicates,
                                       "alpha": alpha, "seed": seed}, PowerSettings, source="awaken power options")
         if not 1 <= workers <= 256:
-            raise ConfigError(f"--workers = {workers}: must be >= 1 and <= 256")
+            raise InputError(f"--workers = {workers}: must be >= 1 and <= 256")
         out = out or _default_out("power")
         RunDirectory(out, overwrite=overwrite)
-    started = utc_now()
     total = len(settings.strengths) * settings.replicates
     columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("cohorts"), _RateColumn("cohorts"), TimeElapsedColumn(), TextColumn("left"),
@@ -653,13 +668,12 @@ def power(
     with Progress(*columns, console=errors, transient=False) as bar:
         task = bar.add_task(f"power, {settings.design} design", total=total)
         result = power_curve(settings, workers=workers, scheduler=scheduler, progress=lambda k: bar.advance(task, k))
-    with RunDirectory(out, overwrite=overwrite) as run:
+    with RunDirectory(out, overwrite=overwrite, kind="power", seed=seed, settings=settings.model_dump(mode="json")) as run:
         run.write_parquet("replicates.parquet", result.replicates)
         run.write_parquet("curve.parquet", result.curve)
         run.write_json("power.json", result.to_dict())
         run.save_figure("power_curve", power_figure(result))
-        run.write_json("run.json", provenance(command=sys.argv, scenarios=[], seed=seed, started=started,
-                                              finished=utc_now(), extra={"power": result.to_dict()}))
+        run.results = result.to_dict()
     if fmt == "json":
         print(json.dumps(result.to_dict(), indent=2))
         return

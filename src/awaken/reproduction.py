@@ -32,13 +32,13 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from awaken.config import ConfigError
+from awaken.schemas import InputError
 from awaken.lung.experiments import ExperimentResult, list_experiments, load_experiment, run_scenario, with_overrides
 from awaken.lung.parameters import load_parameter_table
 from awaken.lung.scenario import LungScenario
 from awaken.report import figures
 from awaken.report.html import ReportFigure, render_report
-from awaken.rundir import RunDirectory, provenance, utc_now
+from awaken.runs.directory import RunDirectory
 from awaken.targets import LAST_TARGET_DAY, TargetScore, load_targets, score, to_jsonable
 
 __all__ = ["Outcome", "experiments_to_run", "run_experiments", "reproduce", "write_experiment"]
@@ -114,7 +114,7 @@ def ensemble_summary(path: str | Path | None, days: int) -> EnsembleSummary:
     meta = ensemble_provenance(path)
     members_run = simulate_members(members, experiments_to_run(), days=days)
     if not members_run.runs:
-        raise ConfigError(f"ensemble {path or 'shipped'}: every member leaves the physiological envelope in {days} d")
+        raise InputError(f"ensemble {path or 'shipped'}: every member leaves the physiological envelope in {days} d")
     scored = [{name: r[name] for name in REQUIRED_EXPERIMENTS} for r in members_run.runs]
     return EnsembleSummary(members=len(members_run.runs), rejected=members_run.rejected,
                            fractions=pass_fractions(scored), bands=bands(members_run.runs, _BAND_COLUMNS),
@@ -215,12 +215,10 @@ def _write(run: RunDirectory, *, results: Mapping[str, ExperimentResult], scores
                                                             "pass_fractions": ensemble.fractions}))
     scenarios = list(results.values())
     first = scenarios[0].scenario
-    prov = provenance(
-        command=list(command if command is not None else sys.argv),
-        scenarios=[{"name": r.name, "sha256": r.scenario.sha256(), "scenario": r.scenario.model_dump(mode="json")}
-                   for r in scenarios],
-        seed=first.seed, started=started, finished=utc_now())
-    run.write_json("run.json", prov)
+    run.command = list(command if command is not None else sys.argv)
+    run.scenarios = [r.scenario for r in scenarios]
+    run.seed = first.seed
+    prov = run.finish()
     table = load_parameter_table(first.species)
     virus = first.virus_kind
     mouse_ids = {t["id"] for t in load_targets().get("mouse", [])}
@@ -248,10 +246,10 @@ def reproduce(out: str | Path, *, mice: int = 4, seed: int = 0, days: int = 365,
     members passing each target to the scorecard. ``population``: survivors of the population section
     (simulated with and without the pandemic); 0 leaves the section out."""
     if days < LAST_TARGET_DAY:
-        raise ConfigError(f"days = {days}: the reproduction needs at least {LAST_TARGET_DAY} d (the last read-out)")
+        raise InputError(f"days = {days}: the reproduction needs at least {LAST_TARGET_DAY} d (the last read-out)")
     scenarios = [with_overrides(load_experiment(n), days=days, seed=seed, mice=mice) for n in experiments_to_run()]
-    started = utc_now()
-    with RunDirectory(out, overwrite=overwrite) as run:
+    started = None
+    with RunDirectory(out, overwrite=overwrite, kind="reproduce") as run:
         results = run_experiments(scenarios, progress)
         section = population_section(run, population, seed) if population else None
         scores = score(results, human=section["human"] if section else None)
@@ -286,8 +284,8 @@ def reproduce(out: str | Path, *, mice: int = 4, seed: int = 0, days: int = 365,
 def write_experiment(scenario: LungScenario, out: str | Path, *, overwrite: bool = False,
                      progress: Progress | None = None, command: Sequence[str] | None = None) -> Outcome:
     """Run one experiment and write its run directory (tables, overview figure, report)."""
-    started = utc_now()
-    with RunDirectory(out, overwrite=overwrite) as run:
+    started = None
+    with RunDirectory(out, overwrite=overwrite, kind="experiment") as run:
         results = run_experiments([scenario], progress)
         result = results[scenario.name]
         report_figures = _save_figures(run, [(

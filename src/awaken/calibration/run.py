@@ -42,7 +42,7 @@ from awaken.calibration.petab_problem import fitted_parameters, write_petab
 from awaken.lung.batch import run_typical
 from awaken.report import calibration_figures
 from awaken.report.html import ReportFigure, render_template
-from awaken.rundir import RunDirectory, provenance, utc_now
+from awaken.runs.directory import RunDirectory
 from awaken.targets import LAST_TARGET_DAY, REQUIRED_EXPERIMENTS, load_targets, score, to_jsonable
 
 __all__ = ["FitSettings", "fit", "PHASES"]
@@ -87,10 +87,11 @@ def fit(out: str | Path, settings: FitSettings, *, overwrite: bool = False, prog
         command: Sequence[str] | None = None) -> Path:
     """Run the calibration and write the run directory; returns its path."""
     progress = progress or _no_progress
-    started = utc_now()
     objective = fitting.CalibrationObjective()
     names = objective.names
-    with RunDirectory(out, overwrite=overwrite) as run:
+    with RunDirectory(out, overwrite=overwrite, kind="fit", seed=settings.seed,
+                      command=list(command) if command is not None else None,
+                      settings=settings.model_dump(mode="json")) as run:
         write_petab(run.file("petab"), overwrite=True)
         result = fitting.multistart(objective, settings.starts, settings.seed, settings.max_iterations,
                                     progress=progress("starts", settings.starts + 1))
@@ -149,10 +150,7 @@ def fit(out: str | Path, settings: FitSettings, *, overwrite: bool = False, prog
             paths = run.save_figure(stem, figure)
             plt.close(figure)
             report_figures.append(ReportFigure(stem=stem, title=title, caption=caption, svg=paths["svg"].read_bytes()))
-        prov = provenance(command=list(command if command is not None else sys.argv), scenarios=[],
-                          seed=settings.seed, started=started, finished=utc_now(),
-                          extra={"settings": settings.model_dump(mode="json")})
-        run.write_json("run.json", prov)
+        prov = run.finish()
         run.write_text("report.html", render_template(
             "calibration.html.j2", title="awaken fit: the mouse lung model calibrated to the study's targets",
             prov=prov, settings=settings, starts=result.starts.to_dict("records"), scores=best_scores,

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from awaken.config import ConfigError, load_model, validate_document
+from awaken.schemas import InputError, load_model, validate
 from awaken.lung import equations
 from awaken.lung.compiled import compiled_model
 from awaken.lung.parameters import draw_individuals, load_parameter_table
@@ -110,10 +110,10 @@ def list_experiments() -> tuple[str, ...]:
 def load_experiment(name: str) -> LungScenario:
     """The shipped scenario called ``name``."""
     if name not in list_experiments():
-        raise ConfigError(f"unknown experiment {name!r}; choose one of: {', '.join(list_experiments())}")
+        raise InputError(f"unknown experiment {name!r}; choose one of: {', '.join(list_experiments())}")
     scenario = load_model(_scenario_dir() / f"{name}.yaml", LungScenario)
     if scenario.name != name:
-        raise ConfigError(f"scenario file {name}.yaml declares name {scenario.name!r}")
+        raise InputError(f"scenario file {name}.yaml declares name {scenario.name!r}")
     return scenario
 
 
@@ -124,7 +124,7 @@ def resolve_scenario(name_or_path: str) -> LungScenario:
     path = Path(name_or_path)
     if path.suffix.lower() in (".yaml", ".yml", ".toml") or path.exists():
         return load_model(path, LungScenario)
-    raise ConfigError(f"unknown experiment {name_or_path!r}; choose one of: {', '.join(list_experiments())}, "
+    raise InputError(f"unknown experiment {name_or_path!r}; choose one of: {', '.join(list_experiments())}, "
                       f"or give a scenario file (.yaml or .toml)")
 
 
@@ -135,7 +135,7 @@ def with_overrides(scenario: LungScenario, *, days: int | None = None, seed: int
     for key, value in (("days", days), ("seed", seed), ("mice", mice), ("variability", variability)):
         if value is not None:
             data[key] = value
-    return validate_document(data, LungScenario, source=f"experiment {scenario.name}")
+    return validate(data, LungScenario, source=f"experiment {scenario.name}")
 
 
 def infection_event(day: float, dose: float, params: dict[str, float]) -> Event:

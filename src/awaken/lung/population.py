@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from awaken.config import ConfigError
+from awaken.schemas import InputError
 from awaken.lung.experiments import animal_setup, resolve_scenario
 from awaken.lung.fast_solver import DEFAULT_RTOL, BatchResult, FastSolver
 from awaken.lung.parameters import (
@@ -133,15 +133,15 @@ def simulate_population(experiment: str | LungScenario, n: int, seed: int = 0,
     """
     scenario = resolve_scenario(experiment) if isinstance(experiment, str) else experiment
     if not 1 <= n <= MAX_INDIVIDUALS:
-        raise ConfigError(f"n = {n}: must be between 1 and {MAX_INDIVIDUALS}")
+        raise InputError(f"n = {n}: must be between 1 and {MAX_INDIVIDUALS}")
     out = np.asarray(sorted(set(float(d) for d in output_days)), dtype=float)
     if out.size == 0 or out[0] < 0 or out[-1] > MAX_DAYS:
-        raise ConfigError(f"output_days must be non-empty and lie within [0, {MAX_DAYS}] d")
+        raise InputError(f"output_days must be non-empty and lie within [0, {MAX_DAYS}] d")
     end = float(days) if days is not None else float(out[-1])
     if not 0 < end <= MAX_DAYS or out[-1] > end:
-        raise ConfigError(f"days = {end:g}: must be in (0, {MAX_DAYS}] and cover the output days (last {out[-1]:g})")
+        raise InputError(f"days = {end:g}: must be in (0, {MAX_DAYS}] and cover the output days (last {out[-1]:g})")
     if scenario.virus is not None and scenario.virus.day >= end:
-        raise ConfigError(f"days = {end:g}: the infection on day {scenario.virus.day:g} must lie inside the run")
+        raise InputError(f"days = {end:g}: the infection on day {scenario.virus.day:g} must lie inside the run")
     max_candidates = max_candidates or 20 * n
     solver = FastSolver(rtol=rtol)
     table = load_parameter_table(scenario.species)
@@ -154,7 +154,7 @@ def simulate_population(experiment: str | LungScenario, n: int, seed: int = 0,
     steps: list[np.ndarray] = []
     while accepted < n:
         if candidates >= max_candidates:
-            raise ConfigError(f"only {accepted} of {candidates} candidates stayed inside the envelope "
+            raise InputError(f"only {accepted} of {candidates} candidates stayed inside the envelope "
                               f"(acceptance {accepted / candidates:.1%}); widen the envelope or raise max_candidates")
         wanted = n - accepted
         if envelope is not None and candidates:

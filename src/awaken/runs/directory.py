@@ -1,0 +1,401 @@
+"""Run directories: every output of a run in one folder that is complete or not there at all.
+
+A :class:`RunDirectory` is checked when it is made - before any simulation starts - and refuses,
+naming the field (``out``) and why:
+
+* a path inside the installed awaken package or the source tree (``src/``, ``tests/``, ``docs/``, ...);
+* a destination that exists and is a file, or a directory holding anything that is not an awaken
+  run - even with ``overwrite``: awaken never deletes what it did not write;
+* an awaken run that exists, unless ``overwrite`` is given (then the old run is replaced when the
+  new one is complete);
+* a destination that cannot be created (a parent that is a file, a folder that is not writable).
+
+Entering it (``with RunDirectory(...) as run:``) takes a lock, so that a second process writing
+the same destination stops at once instead of running the whole job; turns SIGTERM into
+``KeyboardInterrupt`` so that a terminated run cleans up like an interrupted one; and sweeps the
+temporary folders that killed runs (``kill -9``) left behind, if their process is gone.
+
+Two kinds of run:
+
+* **atomic** (the default): the run is assembled in a hidden ``.NAME.partial-<hex>`` folder next to
+  its destination and renamed into place when everything, ``run.json`` included, is written; if
+  anything fails, the folder is removed.
+* **resumable** (a cohort): the run is written in place, unit by unit; each finished unit leaves a
+  marker (:meth:`RunDirectory.mark_done`), ``run.json`` says ``"complete": false`` until the end, and
+  a later run with the same settings skips the units already done.
+
+``run.json`` (:mod:`awaken.runs.provenance`) is written by the directory itself, from what the
+caller declared when making it plus ``results`` set during the run.
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     with RunDirectory(pathlib.Path(tmp) / "run", kind="example", seed=0) as run:
+...         _ = run.write_text("hello.txt", "hi")
+...     sorted(p.name for p in (pathlib.Path(tmp) / "run").iterdir())
+['hello.txt', 'run.json']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from awaken.runs.files import atomic_write_bytes, atomic_write_text, jsonable, temporary_sibling
+from awaken.runs.provenance import PROVENANCE_FILE, provenance, read_provenance, utc_now
+from awaken.schemas import InputError
+
+__all__ = ["RunDirectory", "check_destination", "protected_paths", "mark_done", "MARKERS", "PARTIAL_MARKER"]
+
+#: Folder of a resumable run's per-unit markers.
+MARKERS = "_blocks"
+#: File inside a temporary folder that says which process owns it.
+PARTIAL_MARKER = ".awaken-partial.json"
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def protected_paths() -> list[Path]:
+    """The installed package and, in a source checkout, its tracked folders: never written to."""
+    paths = [_PACKAGE]
+    root = _PACKAGE.parent.parent
+    if _PACKAGE.parent.name == "src" and (root / "pyproject.toml").is_file():
+        paths += [root / name for name in ("src", "tests", "docs", "benchmarks", "examples", ".git", ".ci")]
+    return paths
+
+
+def _inside(path: Path, other: Path) -> bool:
+    return path == other or other in path.parents
+
+
+def _nearest_existing(path: Path) -> Path:
+    current = path
+    while not current.exists() and current != current.parent:
+        current = current.parent
+    return current
+
+
+def check_destination(destination: str | Path, *, overwrite: bool = False, field: str = "out",
+                      allow_existing_run: bool = False) -> Path | None:
+    """Check that a run may be written at ``destination``; return the awaken run there (to be
+    replaced or resumed), or None. Raises :class:`InputError` naming ``field`` otherwise.
+
+    ``allow_existing_run``: an existing awaken run is accepted without ``overwrite`` (a resumable
+    run decides itself whether it can continue it)."""
+    destination = Path(destination)
+    resolved = destination.resolve()
+    for protected in protected_paths():
+        what = "package" if protected == _PACKAGE else "source tree"
+        if _inside(resolved, protected):
+            raise InputError.field(field, f"lies in awaken's own {what} ({protected}); choose a directory outside it",
+                                   destination)
+        if _inside(protected, resolved):
+            raise InputError.field(field, f"contains awaken's own {what} ({protected}); choose a directory outside it",
+                                   destination)
+    if destination.exists():
+        if not destination.is_dir():
+            raise InputError.field(field, "exists and is not a directory", destination)
+        if read_provenance(destination) is not None:
+            if not (overwrite or allow_existing_run):
+                raise InputError.field(field, "already holds an awaken run; choose a new directory", destination,
+                                       remedy="overwrite")
+            return destination
+        if any(destination.iterdir()):
+            raise InputError.field(field, "exists and holds files that are not an awaken run; choose a new or empty "
+                                          "directory (awaken never deletes what it did not write)", destination)
+        return None
+    existing = _nearest_existing(resolved.parent)
+    if not existing.is_dir():
+        raise InputError.field(field, f"cannot be created: {existing} is a file", destination)
+    try:  # the real test of writability (os.access says yes to root on read-only file systems)
+        probe = tempfile.mkdtemp(prefix=".awaken-probe-", dir=existing)
+        os.rmdir(probe)
+    except OSError as err:
+        raise InputError.field(field, f"cannot be created: {existing} is not writable ({err.strerror})",
+                               destination) from None
+    return None
+
+
+# ---------------------------------------------------------------- processes and their leftovers
+def _process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` (clock ticks since boot), to tell it from a reused pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2:].split()[19]
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return start is None or _process_start(pid) in (None, start)
+
+
+def _owner_record() -> dict[str, Any]:
+    pid = os.getpid()
+    return {"pid": pid, "host": socket.gethostname(), "process_start": _process_start(pid), "started": utc_now()}
+
+
+def _stale(folder: Path) -> bool:
+    """Whether a temporary folder belongs to a process on this host that no longer runs."""
+    try:
+        owner = json.loads((folder / PARTIAL_MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    return owner.get("host") == socket.gethostname() and not _alive(int(owner["pid"]), owner.get("process_start"))
+
+
+def sweep_stale(parent: Path) -> list[Path]:
+    """Remove the temporary folders of dead awaken runs in ``parent`` (only folders carrying awaken's
+    owner marker); returns what was removed."""
+    removed = []
+    if not parent.is_dir():
+        return removed
+    for folder in [*parent.glob(".*.partial-*"), *parent.glob(".*.old-*")]:
+        if folder.is_dir() and _stale(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"terminated by signal {signum}")
+
+
+# ---------------------------------------------------------------- the run directory
+class RunDirectory:
+    """Context manager: write into :attr:`path`; on success the run is at ``destination``.
+
+    ``kind``, ``command``, ``seed``, ``scenarios`` and ``settings`` are recorded in ``run.json``
+    (see :mod:`awaken.runs.provenance`); set :attr:`results` during the run to record what it found.
+    """
+
+    def __init__(self, destination: str | Path, *, kind: str = "run", command: list[str] | None = None,
+                 seed: int | None = None, scenarios: list[Any] = (), settings: dict[str, Any] | None = None,
+                 overwrite: bool = False, resumable: bool = False, field: str = "out") -> None:
+        self.destination = Path(destination)
+        self.overwrite = overwrite
+        self.resumable = resumable
+        self.field = field
+        self.kind = kind
+        self.command = command
+        self.seed = seed
+        self.scenarios = list(scenarios)
+        self.settings = jsonable(settings or {})
+        self.results: dict[str, Any] = {}
+        existing = check_destination(self.destination, overwrite=overwrite, field=field,
+                                     allow_existing_run=resumable)
+        self.resuming = False
+        if resumable and existing is not None and not overwrite:
+            previous = read_provenance(existing) or {}
+            theirs = previous.get("settings", {})
+            if previous.get("kind") != kind or theirs != self.settings:
+                changed = [k for k in sorted(set(theirs) | set(self.settings)) if theirs.get(k) != self.settings.get(k)]
+                detail = ", ".join(f"{k} ({theirs.get(k)} there, {self.settings.get(k)} now)" for k in changed)
+                raise InputError.field(field, f"holds a {previous.get('kind', 'different')} run with other settings"
+                                              + (f": {detail}" if detail else ""), self.destination, remedy="overwrite")
+            self.resuming = True
+        self._replace = existing is not None and overwrite
+        self.path = self.destination if resumable else \
+            self.destination.parent / f".{self.destination.name}.partial-{uuid.uuid4().hex[:8]}"
+        self.started: str | None = None
+        self.record: dict[str, Any] | None = None
+        self._lock_fd: int | None = None
+        self._lock_path = self.destination.parent / f".{self.destination.name}.lock"
+        self._previous_handler: Any = None
+        self._created = False
+
+    # -- life cycle
+    def __enter__(self) -> RunDirectory:
+        self.destination.parent.mkdir(parents=True, exist_ok=True)
+        self._lock()
+        try:
+            sweep_stale(self.destination.parent)
+            self._install_terminate_handler()
+            self.started = utc_now()
+            if self.resumable:
+                self._enter_resumable()
+            else:
+                self.path.mkdir()
+                atomic_write_text(self.path / PARTIAL_MARKER, json.dumps(_owner_record()))
+        except BaseException:
+            self._restore_terminate_handler()
+            self._unlock()
+            raise
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            if self.resumable:
+                self._exit_resumable(exc_type)
+            else:
+                self._exit_atomic(exc_type)
+        finally:
+            self._restore_terminate_handler()
+            self._unlock()
+
+    def _enter_resumable(self) -> None:
+        if self._replace:
+            shutil.rmtree(self.destination)
+        self._created = not self.destination.exists()
+        self.destination.mkdir(parents=True, exist_ok=True)
+        (self.destination / MARKERS).mkdir(exist_ok=True)
+        for stray in self.destination.rglob(".*.tmp"):
+            stray.unlink(missing_ok=True)
+        self._write_provenance(complete=False)
+
+    def _exit_resumable(self, exc_type: Any) -> None:
+        if exc_type is None:
+            if self.record is None:
+                self.finish()
+        elif self._created and not self.done():
+            shutil.rmtree(self.destination, ignore_errors=True)  # nothing was finished: leave nothing behind
+
+    def _exit_atomic(self, exc_type: Any) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        try:
+            if self.record is None:
+                self.finish()
+            (self.path / PARTIAL_MARKER).unlink()
+        except BaseException:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise
+        previous = None
+        if self.destination.exists() and read_provenance(self.destination) is not None and self._replace:
+            previous = self.destination.parent / f".{self.destination.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(self.destination, previous)
+            atomic_write_text(previous / PARTIAL_MARKER, json.dumps(_owner_record()))
+        try:
+            os.replace(self.path, self.destination)
+        except OSError as err:
+            shutil.rmtree(self.path, ignore_errors=True)
+            if previous is not None:
+                os.replace(previous, self.destination)
+            raise InputError.field(self.field, f"could not be put in place ({err.strerror}); did something else write "
+                                               f"there during the run?", self.destination) from None
+        if previous is not None:
+            shutil.rmtree(previous, ignore_errors=True)
+
+    def finish(self, results: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Write ``run.json`` now (finished, complete) and return it, e.g. for a report that shows it;
+        otherwise the run writes it when it ends."""
+        if results is not None:
+            self.results = results
+        self.record = self._write_provenance(complete=True)
+        return self.record
+
+    def _write_provenance(self, complete: bool) -> dict[str, Any]:
+        record = jsonable(provenance(kind=self.kind, command=self.command, seed=self.seed,
+                                     started=self.started or utc_now(), scenarios=self.scenarios,
+                                     settings=self.settings, results=self.results, complete=complete))
+        atomic_write_text(self.path / PROVENANCE_FILE, json.dumps(record, indent=2, allow_nan=False) + "\n")
+        return record
+
+    # -- locking and signals
+    def _lock(self) -> None:
+        for _ in range(10):
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                raise InputError.field(self.field, f"another awaken process (pid {holder}) is writing it; wait for it "
+                                                   f"to finish or choose another directory", self.destination) from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self._lock_path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.write(fd, str(os.getpid()).encode())
+                self._lock_fd = fd
+                return
+            os.close(fd)  # the holder removed the file while we waited for it: lock the new one
+        raise InputError.field(self.field, "could not be locked", self.destination)
+
+    def _unlock(self) -> None:
+        if self._lock_fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._lock_path)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        os.close(self._lock_fd)
+        self._lock_fd = None
+
+    def _install_terminate_handler(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
+
+    def _restore_terminate_handler(self) -> None:
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGTERM, self._previous_handler)
+            self._previous_handler = None
+
+    # -- resumable units
+    def done(self) -> dict[str, Any]:
+        """Finished units of a resumable run: name -> what its marker recorded."""
+        folder = self.path / MARKERS
+        return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
+
+    def mark_done(self, unit: str, payload: Any) -> None:
+        mark_done(self.path, unit, payload)
+
+    # -- writing
+    def file(self, relative: str) -> Path:
+        target = self.path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def write_text(self, relative: str, text: str) -> Path:
+        return atomic_write_text(self.file(relative), text)
+
+    def write_bytes(self, relative: str, data: bytes) -> Path:
+        return atomic_write_bytes(self.file(relative), data)
+
+    def write_json(self, relative: str, data: Any) -> Path:
+        return self.write_text(relative, json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n")
+
+    def write_parquet(self, relative: str, frame: pd.DataFrame) -> Path:
+        target = self.file(relative)
+        tmp = temporary_sibling(target)
+        try:
+            frame.to_parquet(tmp, engine="pyarrow", index=False, compression="zstd")
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return target
+
+    def save_figure(self, stem: str, figure: Any) -> dict[str, Path]:
+        """Save ``figure`` as ``figures/<stem>.png`` (200 dpi) and ``.svg``."""
+        out = {}
+        for ext, kwargs in (("png", {"dpi": 200}), ("svg", {"metadata": {"Date": None}})):
+            target = self.file(f"figures/{stem}.{ext}")
+            figure.savefig(target, format=ext, bbox_inches="tight", **kwargs)
+            out[ext] = target
+        return out
+
+
+def mark_done(root: str | Path, unit: str, payload: Any) -> None:
+    """Record that ``unit`` of the resumable run at ``root`` is finished (callable on a Dask worker)."""
+    atomic_write_text(Path(root) / MARKERS / f"{unit}.json", json.dumps(jsonable(payload), sort_keys=True))
+
