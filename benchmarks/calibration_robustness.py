@@ -14,12 +14,13 @@ import time
 
 import numpy as np
 
-from awaken.lung.experiments import load_experiment, run_scenario, with_overrides
-from awaken.targets import REQUIRED_EXPERIMENTS, score
+from awaken.experiments.catalogue import load_experiment, with_overrides
+from awaken.solvers.reference import run_group
+from awaken.scorecard import REQUIRED_EXPERIMENTS, score
 
 
 def scorecard(seed: int, mice: int, days: int, variability: bool = True):
-    results = {name: run_scenario(with_overrides(load_experiment(name), days=days, seed=seed, mice=mice,
+    results = {name: run_group(with_overrides(load_experiment(name), days=days, seed=seed, mice=mice,
                                                  variability=variability))
                for name in REQUIRED_EXPERIMENTS}
     return [s for s in score(results) if s.passed is not None]

@@ -25,10 +25,11 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=120.0)
     args = parser.parse_args()
 
-    from awaken.lung.experiments import animal_setup, load_experiment
-    from awaken.lung.fast_solver import FastSolver
+    from awaken.experiments.catalogue import load_experiment
+    from awaken.solvers.schedule import animal_setup
+    from awaken.solvers.fast import FastSolver
     from awaken.lung.parameters import draw_individuals, load_parameter_table
-    from awaken.lung.solver import simulate
+    from awaken.solvers.reference import simulate
 
     out = np.arange(0.0, args.days + 1e-9, 3.0)
     solver = FastSolver()

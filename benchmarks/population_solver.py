@@ -36,7 +36,8 @@ import numpy as np
 
 
 def _setups(experiment: str, n: int, seed: int):
-    from awaken.lung.experiments import animal_setup, load_experiment
+    from awaken.experiments.catalogue import load_experiment
+    from awaken.solvers.schedule import animal_setup
     from awaken.lung.parameters import draw_individuals, load_parameter_table
 
     scenario = load_experiment(experiment)
@@ -49,8 +50,8 @@ def _roadrunner_run(args: tuple[str, int, int, int, float, float, float]) -> tup
     import roadrunner
 
     from awaken.lung import equations
-    from awaken.lung.sbml import READOUT_PREFIX, sbml_string
-    from awaken.lung.solver import PREEQUILIBRATION_DAYS
+    from awaken.export.sbml import READOUT_PREFIX, sbml_string
+    from awaken.solvers.reference import PREEQUILIBRATION_DAYS
 
     scenario, setups = _setups(experiment, first + count, seed)
     setups = setups[first:]
@@ -82,7 +83,7 @@ def _compile_seconds(cache: str | None) -> float:
     env = dict(os.environ)
     if cache is not None:
         env["AWAKEN_CACHE_DIR"] = cache
-    code = "from awaken.lung.fast_solver import FastSolver; print(FastSolver.compile_seconds())"
+    code = "from awaken.solvers.fast import FastSolver; print(FastSolver.compile_seconds())"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -107,8 +108,8 @@ def main() -> None:
 
     import numba
 
-    from awaken.lung.fast_solver import AMOUNT_ATOL, DEFAULT_RTOL, LANES, FastSolver
-    from awaken.lung.solver import simulate
+    from awaken.solvers.fast import AMOUNT_ATOL, DEFAULT_RTOL, FastSolver, LANES
+    from awaken.solvers.reference import simulate
 
     n_max = max(args.n_fast, args.n_roadrunner, args.n_scipy)
     _, setups = _setups(args.experiment, n_max, args.seed)

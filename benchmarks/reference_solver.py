@@ -12,7 +12,8 @@ import argparse
 import time
 
 from awaken.lung.compiled import compiled_model
-from awaken.lung.experiments import load_experiment, run_scenario, with_overrides
+from awaken.experiments.catalogue import load_experiment, with_overrides
+from awaken.solvers.reference import run_group
 
 
 def main() -> None:
@@ -30,7 +31,7 @@ def main() -> None:
     for name in ("pbs", "influenza", "anti_cd4_influenza"):
         scenario = with_overrides(load_experiment(name), mice=args.mice, days=args.days, seed=0)
         start = time.perf_counter()
-        run_scenario(scenario)
+        run_group(scenario)
         wall = time.perf_counter() - start
         print(f"| {name} | {args.mice} | {args.days} | {wall:.2f} | {args.mice / wall:.2f} |")
 

@@ -16,10 +16,10 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from awaken.lung.compiled import compiled_model
-from awaken.lung.experiments import schedule
+from awaken.solvers.schedule import schedule
 from awaken.lung.parameters import load_parameter_table
-from awaken.lung.scenario import LungScenario
-from awaken.lung.solver import absolute_tolerances, initial_state
+from awaken.experiments.protocol import Experiment
+from awaken.solvers.reference import absolute_tolerances, initial_state
 
 DAYS = 365
 
@@ -27,7 +27,7 @@ DAYS = 365
 def main() -> None:
     model = compiled_model()
     params = load_parameter_table("mouse").nominal("influenza_a_pr8")
-    controls, _ = schedule(LungScenario(name="benchmark"), {})
+    controls, _ = schedule(Experiment(name="benchmark"), {})
     y0 = initial_state(params, controls, model)
     y0[model.index("infected_eclipse")] += 75.0
     theta = model.theta({**params, **controls, "virus_exposed": 1.0})

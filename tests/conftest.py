@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from awaken.lung.experiments import ExperimentResult, list_experiments, load_experiment, run_scenario, with_overrides
-from awaken.targets import TargetScore, load_targets, score
+from awaken.experiments.catalogue import list_experiments, load_experiment, with_overrides
+from awaken.experiments.results import ExperimentResult
+from awaken.solvers.reference import run_group
+from awaken.scorecard import TargetScore, score
+from awaken.targets import load_targets
 
 #: Days simulated for the session's experiments: every target reads out at or before 28 dpi; 60 days
 #: also covers the return to dormancy.
@@ -17,7 +20,7 @@ MICE = 4
 @pytest.fixture(scope="session")
 def study() -> dict[str, ExperimentResult]:
     """Every shipped experiment, default seed, four mice per group, 60 days."""
-    return {name: run_scenario(with_overrides(load_experiment(name), days=SESSION_DAYS, seed=SEED, mice=MICE))
+    return {name: run_group(with_overrides(load_experiment(name), days=SESSION_DAYS, seed=SEED, mice=MICE))
             for name in list_experiments()}
 
 

@@ -7,7 +7,7 @@ import pytest
 
 import awaken
 from awaken.schemas import InputError
-from awaken.lung.experiments import load_experiment, with_overrides
+from awaken.experiments.catalogue import load_experiment, with_overrides
 from awaken.lung.parameters import load_parameter_table
 
 REQUIRED_COLUMNS = ("day", "dcc_count", "proliferating_fraction", "mesenchymal_fraction", "hybrid_fraction",

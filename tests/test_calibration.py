@@ -22,9 +22,10 @@ from awaken.calibration.likelihood import (
     noise_model,
 )
 from awaken.calibration.petab_problem import CONTROL_SIGMA, fitted_parameters, observable_id, write_petab
-from awaken.lung.batch import run_typical
-from awaken.lung.solver import PREEQUILIBRATION_DAYS
-from awaken.targets import MEASURES, Level, Ratio, in_band, load_targets, score
+from awaken.solvers.batch import run_typical
+from awaken.solvers.reference import PREEQUILIBRATION_DAYS
+from awaken.scorecard import Level, MEASURES, Ratio, in_band, score
+from awaken.targets import load_targets
 
 
 def _targets() -> dict[str, dict]:
@@ -97,11 +98,12 @@ def test_the_shipped_values_sit_inside_every_band_and_cost_little(nominal_runs):
 
 def test_the_fast_typical_mouse_scores_like_the_reference_solver():
     """TypicalResult answers the scorecard's measures; the flagship's measures on the typical mouse agree."""
-    from awaken.lung.experiments import load_experiment, run_scenario, with_overrides
-    from awaken.targets import REQUIRED_EXPERIMENTS
+    from awaken.experiments.catalogue import load_experiment, with_overrides
+    from awaken.solvers.reference import run_group
+    from awaken.scorecard import REQUIRED_EXPERIMENTS
 
     [fast] = run_typical(REQUIRED_EXPERIMENTS, [{}], days=28)
-    reference = {n: run_scenario(with_overrides(load_experiment(n), days=28, mice=1, variability=False))
+    reference = {n: run_group(with_overrides(load_experiment(n), days=28, mice=1, variability=False))
                  for n in REQUIRED_EXPERIMENTS}
     for a, b in zip(score(fast), score(reference)):
         assert a.passed == b.passed, a.id

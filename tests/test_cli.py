@@ -96,7 +96,7 @@ def test_bad_options_exit_2_and_write_nothing(tmp_path, args):
 
 def test_unknown_experiment_exits_2(tmp_path):
     result = invoke("experiment", "run", "flu", "--out", str(tmp_path / "o"))
-    assert result.exit_code == 2 and "unknown experiment 'flu'" in result.output
+    assert result.exit_code == 2 and '"flu": unknown experiment' in result.output
     assert not (tmp_path / "o").exists()
 
 

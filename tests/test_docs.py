@@ -6,7 +6,7 @@ from pathlib import Path
 
 from awaken.lung import equations
 from awaken.lung.document import model_markdown
-from awaken.lung.experiments import list_experiments
+from awaken.experiments.catalogue import list_experiments
 from awaken.lung.parameters import load_parameter_table
 
 ROOT = Path(__file__).resolve().parents[1]

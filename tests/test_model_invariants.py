@@ -7,10 +7,10 @@ import pytest
 
 from awaken.lung import equations
 from awaken.lung.compiled import compiled_model
-from awaken.lung.experiments import infection_event, schedule
+from awaken.solvers.schedule import infection_event, schedule
 from awaken.lung.parameters import draw_individuals, load_parameter_table
-from awaken.lung.scenario import LungScenario
-from awaken.lung.solver import initial_state, simulate
+from awaken.experiments.protocol import Experiment
+from awaken.solvers.reference import initial_state, simulate
 
 DCC_CHANGING = {"division", "death", "killing", "seeding"}
 
@@ -26,7 +26,7 @@ def nominal():
 
 
 def baseline_controls() -> dict[str, float]:
-    controls, _ = schedule(LungScenario(name="untreated"), {})
+    controls, _ = schedule(Experiment(name="untreated"), {})
     return controls
 
 

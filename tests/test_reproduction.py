@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from awaken.lung.experiments import list_experiments, load_experiment, with_overrides
+from awaken.experiments.catalogue import list_experiments, load_experiment, with_overrides
 from awaken.reproduction import reproduce, write_experiment
-from awaken.targets import load_targets
+from awaken.targets import STUDY_GROUPS, load_targets
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +37,8 @@ def test_report_is_self_contained_and_shows_every_target(small_run):
     html = small_run.report.read_text()
     assert not re.search(r'(src|href)="(?!data:|#)', html), "report must not reference external files"
     assert "<script" not in html
-    for group in load_targets().values():
-        for target in group:
+    for group in STUDY_GROUPS:
+        for target in load_targets()[group]:
             assert target["id"] in html
     assert html.count("data:image/svg+xml;base64,") == 7  # 4 lung figures, 3 population figures
 
@@ -79,7 +79,7 @@ def test_without_an_ensemble_the_report_says_nothing_about_one(tmp_path):
 
 def test_scorecard_json_matches_the_targets_file(small_run):
     rows = json.loads((small_run.path / "scorecard.json").read_text())
-    ids = [t["id"] for group in load_targets().values() for t in group]
+    ids = [t["id"] for group in STUDY_GROUPS for t in load_targets()[group]]
     assert [r["id"] for r in rows] == ids
     assert all({"id", "measure", "band", "simulated", "passed"} <= set(r) for r in rows)
 
@@ -117,4 +117,4 @@ def test_the_flagship_default_run_passes_every_mouse_target(tmp_path):
     human = {s.id: s for s in outcome.scores if s.id not in mouse}
     assert human["H1_ukb_cancer_death"].passed  # the calibration target, re-measured on the demo's cohort
     assert human["H2_first_year"].passed is not None  # a check: scored, whichever way it comes out
-    assert all(r.scenario.days == 365 for r in outcome.results.values())
+    assert all(r.experiment.days == 365 for r in outcome.results.values())

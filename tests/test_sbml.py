@@ -9,11 +9,12 @@ libsbml = pytest.importorskip("libsbml")
 roadrunner = pytest.importorskip("roadrunner")
 
 from awaken.lung.compiled import compiled_model  # noqa: E402
-from awaken.lung.experiments import animal_setup, list_experiments, load_experiment  # noqa: E402
+from awaken.experiments.catalogue import list_experiments, load_experiment  # noqa: E402
+from awaken.solvers.schedule import animal_setup  # noqa: E402
 from awaken.lung.parameters import load_parameter_table  # noqa: E402
-from awaken.lung.sbml import READOUT_PREFIX, REACTION_PREFIX, consistency_report, sbml_document, sbml_string  # noqa: E402
-from awaken.lung.solver import PREEQUILIBRATION_DAYS, simulate  # noqa: E402
-from awaken.lung.units import UnitError, parse_unit  # noqa: E402
+from awaken.export.sbml import REACTION_PREFIX, READOUT_PREFIX, consistency_report, sbml_document, sbml_string  # noqa: E402
+from awaken.solvers.reference import PREEQUILIBRATION_DAYS, simulate  # noqa: E402
+from awaken.export.units import UnitError, parse_unit  # noqa: E402
 
 #: The agreement the issue asks for: relative difference where a value exceeds 1e-6 of its maximum.
 TOLERANCE = 1e-3
@@ -110,12 +111,12 @@ def test_preequilibration_in_the_model_matches_awaken():
 def test_same_day_events_fire_in_awakens_order():
     """An antibody course ending the day another starts ends first (SBML priorities)."""
     from awaken.schemas import validate
-    from awaken.lung.scenario import LungScenario
+    from awaken.experiments.protocol import Experiment
 
     scenario = validate({"name": "back_to_back", "virus": {"kind": "influenza_a_pr8"}, "days": 40,
                                   "treatments": [{"kind": "anti_cd4", "start_day": 10, "end_day": 20},
                                                  {"kind": "anti_cd4", "start_day": 20, "end_day": 30}]},
-                                 LungScenario, source="test")
+                                 Experiment, source="test")
     runner = roadrunner.RoadRunner(sbml_string(scenario))
     runner.timeCourseSelections = ["time", "anti_cd4_on"]
     result = runner.simulate(0, 40, 81)

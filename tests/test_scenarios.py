@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from awaken.schemas import InputError, load_model, validate
-from awaken.lung.experiments import list_experiments, load_experiment, schedule
-from awaken.lung.scenario import LungScenario
+from awaken.experiments.catalogue import list_experiments, load_experiment
+from awaken.solvers.schedule import schedule
+from awaken.experiments.protocol import Experiment
 
 REQUIRED = ("pbs", "influenza", "sars_cov_2", "il6_ko_pbs", "il6_ko_influenza", "neutrophil_depleted_influenza",
             "igg_influenza", "anti_cd4_influenza", "anti_cd8_influenza")
@@ -14,7 +15,7 @@ REQUIRED = ("pbs", "influenza", "sars_cov_2", "il6_ko_pbs", "il6_ko_influenza", 
 
 def invalid(data: dict) -> str:
     with pytest.raises(InputError) as err:
-        validate(data, LungScenario, source="test.yaml")
+        validate(data, Experiment, source="test.yaml")
     return str(err.value)
 
 
@@ -45,7 +46,7 @@ def test_schedule_switches_antibodies_on_and_off():
 def test_back_to_back_courses_leave_the_antibody_on_whatever_their_order(order):
     courses = [{"kind": "anti_cd4", "start_day": 0, "end_day": 20}, {"kind": "anti_cd4", "start_day": 20}]
     scenario = validate({"name": "x", "days": 60, "treatments": [courses[i] for i in order]},
-                                 LungScenario, source="test.yaml")
+                                 Experiment, source="test.yaml")
     controls, events = schedule(scenario, {"inoculum_infectivity": 1.0})
     state = dict(controls)
     for event in sorted(events, key=lambda e: e.day):  # stable: same-day events keep their order
@@ -60,8 +61,8 @@ def test_yaml_and_toml_give_the_same_scenario(tmp_path):
     (tmp_path / "s.toml").write_text(
         'name = "demo"\ndays = 60\n[virus]\nkind = "influenza_a_pr8"\ndose = 100\n[parameters]\nil6_clearance = 20\n'
         '[[treatments]]\nkind = "anti_cd4"\nstart_day = 9\n')
-    yaml_scenario = load_model(tmp_path / "s.yaml", LungScenario)
-    toml_scenario = load_model(tmp_path / "s.toml", LungScenario)
+    yaml_scenario = load_model(tmp_path / "s.yaml", Experiment)
+    toml_scenario = load_model(tmp_path / "s.toml", Experiment)
     assert yaml_scenario == toml_scenario
     assert yaml_scenario.sha256() == toml_scenario.sha256()
 
@@ -99,7 +100,7 @@ def test_overlapping_courses_of_one_antibody_are_refused():
     # Back-to-back courses, or different antibodies at once, are fine.
     validate({"name": "x", "days": 60, "treatments": [
         {"kind": "anti_cd4", "start_day": 0, "end_day": 20}, {"kind": "anti_cd4", "start_day": 20},
-        {"kind": "anti_cd8", "start_day": 5, "end_day": 30}]}, LungScenario, source="ok.yaml")
+        {"kind": "anti_cd8", "start_day": 5, "end_day": 30}]}, Experiment, source="ok.yaml")
 
 
 def test_parameter_override_must_exist_and_sit_in_its_range():
@@ -127,9 +128,9 @@ def test_every_problem_is_listed_at_once():
 def test_unparseable_and_unknown_formats(tmp_path):
     (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
     with pytest.raises(InputError, match="cannot parse"):
-        load_model(tmp_path / "bad.yaml", LungScenario)
+        load_model(tmp_path / "bad.yaml", Experiment)
     (tmp_path / "s.json").write_text("{}")
     with pytest.raises(InputError, match="unknown file format"):
-        load_model(tmp_path / "s.json", LungScenario)
+        load_model(tmp_path / "s.json", Experiment)
     with pytest.raises(InputError, match="no such file"):
-        load_model(tmp_path / "missing.yaml", LungScenario)
+        load_model(tmp_path / "missing.yaml", Experiment)

@@ -7,17 +7,18 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from awaken.lung.compiled import compiled_model
-from awaken.lung.experiments import infection_event, schedule
+from awaken.solvers.schedule import infection_event, schedule
 from awaken.lung.parameters import load_parameter_table
-from awaken.lung.scenario import LungScenario
-from awaken.lung.solver import Event, initial_state, simulate
+from awaken.experiments.protocol import Experiment
+from awaken.solvers.reference import initial_state, simulate
+from awaken.solvers.schedule import Event
 
 
 @pytest.fixture(scope="module")
 def setup():
     model = compiled_model()
     params = load_parameter_table("mouse").nominal("influenza_a_pr8")
-    controls, _ = schedule(LungScenario(name="x"), {})
+    controls, _ = schedule(Experiment(name="x"), {})
     return model, params, controls
 
 

@@ -16,13 +16,34 @@ True
 True
 """
 
-from importlib import metadata
+from __future__ import annotations
 
-from awaken.lung.experiments import ExperimentResult, list_experiments, run_experiment
+from importlib import import_module
+from typing import Any
 
-try:
-    __version__ = metadata.version("awaken")
-except metadata.PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0+unknown"
+from awaken.runs.provenance import version as _version
 
-__all__ = ["ExperimentResult", "list_experiments", "run_experiment", "__version__"]
+__version__ = _version()
+
+#: Public name -> module that defines it. Imported on first use, so that ``import awaken`` (and the
+#: command line's start-up) stays light.
+_API = {
+    "run_experiment": "awaken.api.experiments",
+    "list_experiments": "awaken.api.experiments",
+    "Experiment": "awaken.experiments.protocol",
+    "ExperimentResult": "awaken.experiments.results",
+}
+
+__all__ = [*_API, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        value = getattr(import_module(_API[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'awaken' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

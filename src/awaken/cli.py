@@ -31,7 +31,7 @@ from rich.table import Table
 from rich.text import Text
 
 from awaken.schemas import InputError, load_model
-from awaken.lung.scenario import MAX_DAYS, LungScenario
+from awaken.experiments.protocol import Experiment, MAX_DAYS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="awaken: respiratory viral infections awaken dormant breast cancer cells (Chia et al., "
@@ -163,7 +163,7 @@ def experiment_list(
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """List the shipped virtual experiments."""
-    from awaken.lung.experiments import list_experiments, load_experiment
+    from awaken.experiments.catalogue import list_experiments, load_experiment
 
     with _user_errors(ctx):
         _check_format(fmt)
@@ -193,12 +193,12 @@ def experiment_run(
     overwrite: OverwriteOption = False,
 ) -> None:
     """Run one virtual experiment and write its tables, figure and report."""
-    from awaken.lung.experiments import resolve_scenario, with_overrides
+    from awaken.experiments.catalogue import resolve_experiment, with_overrides
     from awaken.reproduction import write_experiment
     from awaken.runs.directory import RunDirectory
 
     with _user_errors(ctx):
-        scenario = with_overrides(resolve_scenario(name), days=days, seed=seed, mice=mice)
+        scenario = with_overrides(resolve_experiment(name), days=days, seed=seed, mice=mice)
         out = out or _default_out(scenario.name)
         RunDirectory(out, overwrite=overwrite)
         with _progress_bar(scenario.mice, scenario.name) as advance:
@@ -247,7 +247,8 @@ def targets(
     days: Annotated[int, typer.Option("--days", min=28, max=MAX_DAYS, help="simulated days per experiment (28-3650; targets read out up to 28 dpi) [d]")] = 60,
 ) -> None:
     """The scorecard: every target of targets.yaml with its band, the simulated value and pass/fail."""
-    from awaken.targets import REQUIRED_EXPERIMENTS, TargetScore, score, to_jsonable
+    from awaken.runs.files import jsonable
+    from awaken.scorecard import REQUIRED_EXPERIMENTS, TargetScore, score
 
     with _user_errors(ctx):
         _check_format(fmt)
@@ -257,16 +258,17 @@ def targets(
                 raise InputError(f"--run {run}: no scorecard.json there (is it a run of 'awaken reproduce'?)")
             scores = [TargetScore(**row) for row in json.loads(path.read_text())]
         else:
-            from awaken.lung.experiments import load_experiment, run_scenario, with_overrides
+            from awaken.experiments.catalogue import load_experiment, with_overrides
+            from awaken.solvers.reference import run_group
 
             scenarios = [with_overrides(load_experiment(n), days=days, seed=seed, mice=mice) for n in REQUIRED_EXPERIMENTS]
             results = {}
             with _progress_bar(len(scenarios) * mice, "scoring targets") as advance:
                 for scenario in scenarios:
-                    results[scenario.name] = run_scenario(scenario, progress=advance)
+                    results[scenario.name] = run_group(scenario, progress=advance)
             scores = score(results)
     if fmt == "json":
-        print(json.dumps(to_jsonable(scores), indent=2))
+        print(json.dumps(jsonable(scores), indent=2))
     else:
         _print_scores(scores)
 
@@ -278,7 +280,7 @@ def validate(
 ) -> None:
     """Check a scenario file: unknown keys, types and ranges. Exit status 2 if invalid."""
     with _user_errors(ctx):
-        scenario = load_model(file, LungScenario)
+        scenario = load_model(file, Experiment)
     console.print(f"[green]ok[/]: {file} is a valid lung scenario ({scenario.name}, sha256 {scenario.sha256()[:16]})",
                   highlight=False)
 
@@ -328,8 +330,8 @@ def export_sbml(
     overwrite: OverwriteOption = False,
 ) -> None:
     """Write the lung model and one experiment's schedule as SBML Level 3 Version 2 (validated by libsbml)."""
-    from awaken.lung.experiments import resolve_scenario
-    from awaken.lung.sbml import consistency_report, sbml_document
+    from awaken.experiments.catalogue import resolve_experiment
+    from awaken.export.sbml import consistency_report, sbml_document
 
     with _user_errors(ctx):
         if file.suffix.lower() not in (".xml", ".sbml"):
@@ -338,7 +340,7 @@ def export_sbml(
             raise InputError(f"FILE {file}: already exists; choose a new name or pass --overwrite")
         if not file.parent.exists():
             raise InputError(f"FILE {file}: directory {file.parent} does not exist")
-        scenario = resolve_scenario(experiment)
+        scenario = resolve_experiment(experiment)
     import libsbml
 
     document = sbml_document(scenario, preequilibration=preequilibration)
@@ -392,15 +394,15 @@ def export_omex(
     overwrite: OverwriteOption = False,
 ) -> None:
     """Write a COMBINE archive (SBML + SED-ML) per experiment, to re-run the study outside awaken."""
-    from awaken.lung.experiments import list_experiments, resolve_scenario
-    from awaken.lung.omex import write_omex
+    from awaken.experiments.catalogue import list_experiments, resolve_experiment
+    from awaken.export.omex import write_omex
 
     with _user_errors(ctx):
         if directory.exists() and not directory.is_dir():
             raise InputError(f"DIRECTORY {directory}: exists and is not a directory")
         if not directory.parent.exists():
             raise InputError(f"DIRECTORY {directory}: directory {directory.parent} does not exist")
-        scenarios = [resolve_scenario(e) for e in (experiment or list_experiments())]
+        scenarios = [resolve_experiment(e) for e in (experiment or list_experiments())]
         clashes = [str(directory / f"{s.name}.omex") for s in scenarios if (directory / f"{s.name}.omex").exists()]
         if clashes and not overwrite:
             raise InputError(f"DIRECTORY {directory}: {', '.join(clashes)} already exist; pass --overwrite")
@@ -474,8 +476,8 @@ def population(
     overwrite: OverwriteOption = False,
 ) -> None:
     """Simulate a virtual population with the fast solver; per-individual read-outs to Parquet."""
-    from awaken.lung.experiments import resolve_scenario
-    from awaken.lung.population import PhysiologicalEnvelope, simulate_population
+    from awaken.experiments.catalogue import resolve_experiment
+    from awaken.solvers.virtual_population import PhysiologicalEnvelope, simulate_population
     from awaken.runs.directory import RunDirectory
 
     with _user_errors(ctx):
@@ -485,7 +487,7 @@ def population(
             raise InputError(f"--output-days {output_days!r}: give comma-separated numbers of days, e.g. 0,15,28") from None
         if not days or days[0] < 0 or days[-1] > MAX_DAYS:
             raise InputError(f"--output-days {output_days!r}: days must lie within [0, {MAX_DAYS}]")
-        scenario = resolve_scenario(experiment)
+        scenario = resolve_experiment(experiment)
         if scenario.virus is not None and scenario.virus.day >= days[-1]:
             raise InputError(f"--output-days: the last day ({days[-1]:g}) must come after the infection "
                               f"(day {scenario.virus.day:g})")
@@ -582,13 +584,13 @@ FormatOption = Annotated[str, typer.Option("--format", help="table or json")]
 def _recipe(ctx: typer.Context, cohort_dir: Path, fmt: str, analyse: Callable):
     """Load and check the records, run ``analyse`` on them; print JSON and return None for --format json."""
     from awaken.studies.records import load_records
-    from awaken.targets import to_jsonable
+    from awaken.runs.files import jsonable
 
     with _user_errors(ctx):
         _check_format(fmt)
         result = analyse(load_records(cohort_dir))
     if fmt == "json":
-        print(json.dumps(to_jsonable(result.to_dict()), indent=2, default=str))
+        print(json.dumps(jsonable(result.to_dict()), indent=2, default=str))
         return None
     return result
 

@@ -33,13 +33,17 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from awaken.schemas import InputError
-from awaken.lung.experiments import ExperimentResult, list_experiments, load_experiment, run_scenario, with_overrides
+from awaken.experiments.catalogue import list_experiments, load_experiment, with_overrides
+from awaken.experiments.results import ExperimentResult
+from awaken.solvers.reference import run_group
 from awaken.lung.parameters import load_parameter_table
-from awaken.lung.scenario import LungScenario
+from awaken.experiments.protocol import Experiment
 from awaken.report import figures
 from awaken.report.html import ReportFigure, render_report
 from awaken.runs.directory import RunDirectory
-from awaken.targets import LAST_TARGET_DAY, TargetScore, load_targets, score, to_jsonable
+from awaken.runs.files import jsonable
+from awaken.scorecard import LAST_TARGET_DAY, TargetScore, score
+from awaken.targets import load_targets
 
 __all__ = ["Outcome", "experiments_to_run", "run_experiments", "reproduce", "write_experiment"]
 
@@ -64,8 +68,8 @@ def experiments_to_run() -> tuple[str, ...]:
     return list_experiments()
 
 
-def run_experiments(scenarios: Sequence[LungScenario], progress: Progress | None = None) -> dict[str, ExperimentResult]:
-    return {s.name: run_scenario(s, progress=progress) for s in scenarios}
+def run_experiments(scenarios: Sequence[Experiment], progress: Progress | None = None) -> dict[str, ExperimentResult]:
+    return {s.name: run_group(s, progress=progress) for s in scenarios}
 
 
 def _tables(results: Mapping[str, ExperimentResult]) -> dict[str, pd.DataFrame]:
@@ -108,7 +112,7 @@ _BAND_COLUMNS = ("dcc_count", "proliferating_fraction", "virus_titer", "il6_pg_p
 def ensemble_summary(path: str | Path | None, days: int) -> EnsembleSummary:
     """Simulate the calibration ensemble (default: the shipped one) in every experiment."""
     from awaken.calibration.ensemble import bands, ensemble_provenance, load_ensemble, pass_fractions, simulate_members
-    from awaken.targets import REQUIRED_EXPERIMENTS
+    from awaken.scorecard import REQUIRED_EXPERIMENTS
 
     members = load_ensemble(path)
     meta = ensemble_provenance(path)
@@ -189,7 +193,7 @@ def population_section(run: RunDirectory, n: int, seed: int) -> dict:
          "patients (same subtype, alive and metastasis-free then).",
          analyses_figure(ukb, flatiron, (h1["estimate"], *h1["ci95"]))),
     ])
-    run.write_json("cohort/analyses.json", to_jsonable({"ukb": ukb.to_dict(), "flatiron": flatiron.to_dict()}))
+    run.write_json("cohort/analyses.json", jsonable({"ukb": ukb.to_dict(), "flatiron": flatiron.to_dict()}))
     counts = {arm: arm_counts(t) for arm, t in tables.items()}
     response = infection_response().summary()
     return {"people": n, "seed": seed, "scenario": base, "arms": list(arms), "labels": ARM_LABELS,
@@ -206,17 +210,17 @@ def _write(run: RunDirectory, *, results: Mapping[str, ExperimentResult], scores
     for name, frame in tables.items():
         run.write_parquet(f"tables/{name}.parquet", frame)
     if scores is not None:
-        run.write_json("scorecard.json", to_jsonable(scores))
+        run.write_json("scorecard.json", jsonable(scores))
     if ensemble is not None:
-        run.write_json("ensemble_scores.json", to_jsonable({"members": ensemble.members,
+        run.write_json("ensemble_scores.json", jsonable({"members": ensemble.members,
                                                             "rejected_by_envelope": ensemble.rejected,
                                                             "source": ensemble.source,
                                                             "command": ensemble.command,
                                                             "pass_fractions": ensemble.fractions}))
     scenarios = list(results.values())
-    first = scenarios[0].scenario
+    first = scenarios[0].experiment
     run.command = list(command if command is not None else sys.argv)
-    run.scenarios = [r.scenario for r in scenarios]
+    run.scenarios = [r.experiment for r in scenarios]
     run.seed = first.seed
     prov = run.finish()
     table = load_parameter_table(first.species)
@@ -230,7 +234,7 @@ def _write(run: RunDirectory, *, results: Mapping[str, ExperimentResult], scores
         n_failed=sum(not s.passed for s in mouse_scores),
         n_pending=sum(s.passed is None for s in scores or []),
         n_human=len(human_scores), n_human_passed=sum(bool(s.passed) for s in human_scores),
-        figures=report_figures, experiments=[r.scenario for r in scenarios], mice=first.mice, ensemble=ensemble,
+        figures=report_figures, experiments=[r.experiment for r in scenarios], mice=first.mice, ensemble=ensemble,
         parameters=table.parameters(virus), parameter_virus=f"mouse, {table.viruses[virus].label}",
         tables=[f"tables/{n}.parquet" for n in tables], population=population)
     run.write_text("report.html", html)
@@ -281,7 +285,7 @@ def reproduce(out: str | Path, *, mice: int = 4, seed: int = 0, days: int = 365,
     return Outcome(path=Path(out), results=results, scores=scores)
 
 
-def write_experiment(scenario: LungScenario, out: str | Path, *, overwrite: bool = False,
+def write_experiment(scenario: Experiment, out: str | Path, *, overwrite: bool = False,
                      progress: Progress | None = None, command: Sequence[str] | None = None) -> Outcome:
     """Run one experiment and write its run directory (tables, overview figure, report)."""
     started = None

@@ -28,9 +28,9 @@ import pandas as pd
 
 from awaken.calibration.likelihood import WHOLE_LUNG_DCC_CEILING
 from awaken.calibration.petab_problem import fitted_parameters
-from awaken.lung.batch import TypicalResult, run_typical
-from awaken.lung.fast_solver import FastSolverError
-from awaken.targets import score
+from awaken.solvers.batch import TypicalResult, run_typical
+from awaken.solvers.fast import FastSolverError
+from awaken.scorecard import score
 
 __all__ = ["load_ensemble", "ensemble_provenance", "simulate_members", "MemberRuns", "pass_fractions", "Band", "bands",
            "SHIPPED_ENSEMBLE", "BAND_QUANTILES"]

@@ -44,8 +44,8 @@ from awaken.calibration.likelihood import (
     physiological_prior_cost,
 )
 from awaken.calibration.petab_problem import fitted_parameters, parameter_scale
-from awaken.lung.batch import run_typical
-from awaken.lung.fast_solver import FastSolver, FastSolverError
+from awaken.solvers.batch import run_typical
+from awaken.solvers.fast import FastSolver, FastSolverError
 
 __all__ = ["CalibrationObjective", "FIT_RTOL", "FitResult", "multistart", "profiles", "sample_ensemble", "identifiability",
            "ensemble_frame"]

@@ -43,7 +43,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy.special import log_ndtr
 
-from awaken.targets import MEASURES, Level, Parts, Ratio, load_targets
+from awaken.scorecard import Level, MEASURES, Parts, Ratio
+from awaken.targets import load_targets
 
 __all__ = ["NoiseModel", "CalibrationDatum", "calibration_data", "negative_log_likelihood", "OPEN_EDGE_SIGMA",
            "Z95", "FAILED_COST", "calibration_experiments", "calibration_days", "physiological_prior_cost", "WHOLE_LUNG_DCC_CEILING",

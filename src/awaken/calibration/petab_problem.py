@@ -3,7 +3,7 @@
 Layout of the directory :func:`write_petab` creates::
 
     problem.yaml        PEtab v1 problem file (format_version 1)
-    model.xml           the parametric SBML model (awaken.lung.sbml.parametric_document)
+    model.xml           the parametric SBML model (awaken.export.sbml.parametric_document)
     conditions.tsv      one condition per virtual experiment the targets need
     observables.tsv     one observable per band of the likelihood
     measurements.tsv    sorted by condition, then time
@@ -52,9 +52,10 @@ import yaml
 
 from awaken.calibration.likelihood import CalibrationDatum, calibration_data, calibration_experiments
 from awaken.lung import equations
-from awaken.lung.experiments import animal_setup, load_experiment
+from awaken.experiments.catalogue import load_experiment
+from awaken.solvers.schedule import animal_setup
 from awaken.lung.parameters import Parameter, load_parameter_table
-from awaken.lung.sbml import (
+from awaken.export.sbml import (
     NEVER,
     READOUT_PREFIX,
     SWITCHED_CONTROLS,
@@ -62,8 +63,8 @@ from awaken.lung.sbml import (
     parametric_document,
     schedule_parameters,
 )
-from awaken.lung.solver import PREEQUILIBRATION_DAYS
-from awaken.targets import Ratio
+from awaken.solvers.reference import PREEQUILIBRATION_DAYS
+from awaken.scorecard import Ratio
 
 __all__ = ["petab_tables", "write_petab", "fitted_parameters", "parameter_scale", "CONTROL_SIGMA", "PetabExportError",
            "observable_id", "scale_id"]
@@ -200,7 +201,7 @@ def _parameters(data: tuple[CalibrationDatum, ...], control_values: dict[str, fl
 
 def _control_values(data: tuple[CalibrationDatum, ...]) -> dict[str, float]:
     """Nominal scaling factors: the control group's read-out under the nominal parameters."""
-    from awaken.lung.batch import run_typical
+    from awaken.solvers.batch import run_typical
 
     days = sorted({d.measure.reference_day for d in data if isinstance(d.measure, Ratio)})
     [results] = run_typical(calibration_experiments(), [{}], days=max(days) + 1, output_days=days)

@@ -39,11 +39,13 @@ from awaken.calibration import fitting
 from awaken.calibration.ensemble import pass_fractions, simulate_members
 from awaken.calibration.likelihood import negative_log_likelihood
 from awaken.calibration.petab_problem import fitted_parameters, write_petab
-from awaken.lung.batch import run_typical
+from awaken.solvers.batch import run_typical
 from awaken.report import calibration_figures
 from awaken.report.html import ReportFigure, render_template
 from awaken.runs.directory import RunDirectory
-from awaken.targets import LAST_TARGET_DAY, REQUIRED_EXPERIMENTS, load_targets, score, to_jsonable
+from awaken.runs.files import jsonable
+from awaken.scorecard import LAST_TARGET_DAY, REQUIRED_EXPERIMENTS, score
+from awaken.targets import load_targets
 
 __all__ = ["FitSettings", "fit", "PHASES"]
 
@@ -122,7 +124,7 @@ def fit(out: str | Path, settings: FitSettings, *, overwrite: bool = False, prog
                    "members_rejected_by_envelope": members_run.rejected, "acceptance_fraction": acceptance,
                    "walkers": settings.walkers, "generations": settings.generations,
                    "best_cost": float(result.starts["cost"].min()), "evaluations": objective.evaluations}
-        run.write_json("ensemble_scores.json", to_jsonable(summary))
+        run.write_json("ensemble_scores.json", jsonable(summary))
 
         ranges = {p.name: p.range for p in fitted_parameters()}
         nominal = {p.name: p.value for p in fitted_parameters()}

@@ -5,7 +5,7 @@ parameter set (``awaken/lung/data/human_parameters.yaml``: human viral kinetics,
 range, mouse DCC and T-cell biology). Running the stiff model for every one of millions of
 infections is not needed: the response of a person is a draw from a distribution, so awaken
 simulates a virtual population of infected people once per run with the fast population solver
-(:func:`awaken.lung.population.simulate_population`, candidates screened by a human physiological
+(:func:`awaken.solvers.virtual_population.simulate_population`, candidates screened by a human physiological
 envelope in the manner of Jenner et al. 2021) and keeps the empirical quantile function of the
 read-out
 
@@ -34,8 +34,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from awaken.lung.population import PhysiologicalEnvelope, simulate_population
-from awaken.lung.scenario import LungScenario
+from awaken.solvers.virtual_population import PhysiologicalEnvelope, simulate_population
+from awaken.experiments.protocol import Experiment
 
 __all__ = ["InfectionResponse", "infection_response", "HUMAN_ENVELOPE", "HORIZON_DAYS", "HUMAN_VIRUSES"]
 
@@ -79,7 +79,7 @@ def infection_response(n: int = 2000, seed: int = 20250730) -> InfectionResponse
     """Simulate ``n`` accepted virtual people per pathogen and return the response quantiles."""
     quantiles, acceptance = {}, {}
     for pathogen, strain in HUMAN_VIRUSES.items():
-        scenario = LungScenario(name=f"human_{pathogen}", species="human", virus={"kind": strain},
+        scenario = Experiment(name=f"human_{pathogen}", species="human", virus={"kind": strain},
                                 days=int(HORIZON_DAYS) + 1)
         population = simulate_population(scenario, n=n, seed=seed, output_days=[0.0, HORIZON_DAYS],
                                          envelope=HUMAN_ENVELOPE)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from awaken.survival import AalenJohansen, KaplanMeier
 
-__all__ = ["ARM_LABELS", "arm_counts", "infections_per_season", "metastasis_incidence_since", "recurrence_curves",
+__all__ = ["ever_infected", "ARM_LABELS", "arm_counts", "infections_per_season", "metastasis_incidence_since", "recurrence_curves",
            "metastases_by_site"]
 
 ARM_LABELS = {"pandemic": "with the pandemic", "no_pandemic": "without the pandemic"}
@@ -106,3 +106,17 @@ def recurrence_curves(tables: Mapping[str, pd.DataFrame], years: float = 15.0) -
 def metastases_by_site(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     m = tables["metastases"]
     return m.groupby(["site", "latent_origin"]).size().rename("metastases").reset_index()
+
+
+def ever_infected(patients: pd.DataFrame, infections: pd.DataFrame, date: str, ages: tuple[float, float],
+                  entered_by: str = "2020-03-01") -> tuple[float, int]:
+    """Share of people under follow-up on ``date`` (entered by ``entered_by``, aged ``ages``) with an
+    earlier SARS-CoV-2 infection, and how many people that share is of."""
+    day = pd.Timestamp(date)
+    p = patients[(pd.to_datetime(patients["entry_date"]) <= pd.Timestamp(entered_by))
+                 & (pd.to_datetime(patients["exit_date"]) > day)]
+    age = (day - pd.to_datetime(p["birth_date"])).dt.days / 365.25
+    p = p[(age >= ages[0]) & (age < ages[1])]
+    cov = infections[(infections["pathogen"] == "sars_cov_2") & (pd.to_datetime(infections["date"]) < day)]
+    hit = np.isin(p["person_id"].to_numpy(), cov["person_id"].to_numpy())
+    return float(hit.mean()) if len(p) else float("nan"), int(len(p))

@@ -125,7 +125,7 @@ def model_markdown() -> str:
               f"- Hill coefficient of STAT3 activation by IL-6: {equations.STAT3_HILL_COEFFICIENT}.",
               f"- Hill coefficient of NET remodelling by neutrophils: {equations.NET_HILL_COEFFICIENT}.",
               "- Initial state: the uninfected animal, pre-equilibrated for 365 days, with its DCC reservoir "
-              "scaled to `dcc_initial` cells (`awaken.lung.solver.initial_state`). Infection adds "
+              "scaled to `dcc_initial` cells (`awaken.solvers.reference.initial_state`). Infection adds "
               "`inoculum_infectivity` × dose eclipse-phase cells on the day of infection (Smith et al. 2018).",
               "", "## Parameters: host (mouse, MMTV-Her2 on FVB)", "",
               "cv is the coefficient of variation between mice (log-normal around the value, redrawn inside the "

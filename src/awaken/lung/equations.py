@@ -108,7 +108,7 @@ DCC_STATES: tuple[str, ...] = ("dcc_dormant", "dcc_hybrid", "dcc_proliferating")
 
 #: Parameters that schedules switch on and off during a run (antibodies from a given day,
 #: genotypes, mechanism ablations). They are ordinary parameters of the equations whose values the
-#: experiment sets piecewise in time; see :mod:`awaken.lung.experiments`.
+#: experiment sets piecewise in time; see :mod:`awaken.solvers.schedule`.
 CONTROLS: tuple[str, ...] = (
     "virus_exposed",
     "anti_cd4_on",
@@ -320,7 +320,7 @@ def readouts(s: SimpleNamespace, p: SimpleNamespace) -> dict[str, Any]:
 
 
 def initial_guess(p: Mapping[str, Any]) -> dict[str, Any]:
-    """Uninfected starting point, before pre-equilibration (see :func:`awaken.lung.solver.initial_state`).
+    """Uninfected starting point, before pre-equilibration (see :func:`awaken.solvers.reference.initial_state`).
 
     Every state not named here starts at zero (no infection, no effectors, no awakened DCCs). Plain
     arithmetic: ``p`` may hold numbers or arrays (one value per individual).

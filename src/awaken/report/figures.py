@@ -29,7 +29,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from awaken.calibration.ensemble import Band  # noqa: E402
-from awaken.lung.experiments import ExperimentResult  # noqa: E402
+from awaken.experiments.results import ExperimentResult  # noqa: E402
 
 __all__ = ["READOUT_DAYS", "dcc_burden", "phenotypes", "inflammation", "t_cells", "experiment_overview", "STYLE"]
 
@@ -77,7 +77,7 @@ def _curve(ax: Axes, result: ExperimentResult, column: str, days: float, color: 
     if floor is not None:
         mean, lo, hi = (np.maximum(v, floor) for v in (mean, lo, hi))
     ax.plot(x, mean, color=color, lw=1.4, label=label)
-    if result.scenario.mice > 1:
+    if result.per_mouse["mouse"].nunique() > 1:
         ax.fill_between(x, lo, hi, color=color, alpha=0.18, lw=0)
     if band is not None:
         keep = band.days <= days
@@ -93,7 +93,7 @@ def _boxes(ax: Axes, results: Sequence[ExperimentResult], colors: Sequence[str],
         offset = (i - (n - 1) / 2) * width
         data, positions = [], []
         for day in READOUT_DAYS:
-            if day <= result.scenario.days:
+            if day <= result.experiment.days:
                 data.append(result.values_at(day, column))
                 positions.append(day + offset)
         if not data:
@@ -140,7 +140,7 @@ def dcc_burden(results: Mapping[str, ExperimentResult],
         if result.per_mouse["dcc_count"].max() == 0:  # wild-type mice carry no DCCs
             continue
         color, label = _style(name, i)
-        _curve(long_ax, result, "dcc_count", result.scenario.days, color, label, floor=0.1,
+        _curve(long_ax, result, "dcc_count", result.experiment.days, color, label, floor=0.1,
                band=_band(ensemble, name, "dcc_count"))
     long_ax.set_yscale("log")
     long_ax.set_title("e  One year", loc="left")
@@ -238,10 +238,10 @@ def t_cells(results: Mapping[str, ExperimentResult],
 def experiment_overview(result: ExperimentResult) -> Figure:
     """Four panels of one experiment: DCC count, DCC phenotypes, virus and IL-6, T cells."""
     fig, axes = plt.subplots(2, 2, figsize=(8.0, 5.6), layout="constrained")
-    days = min(result.scenario.days, 60)
+    days = min(result.experiment.days, 60)
     color = _style(result.name)[0] if result.name in STYLE else "#d62728"
     ax = axes[0, 0]
-    _curve(ax, result, "dcc_count", result.scenario.days, color, "mean (band: mice)", floor=0.1)
+    _curve(ax, result, "dcc_count", result.experiment.days, color, "mean (band: mice)", floor=0.1)
     _boxes(ax, [result], [color], "dcc_count")
     ax.set_yscale("log")
     ax.set_title("a  HER2+ DCCs per 3 lung sections", loc="left")
@@ -268,5 +268,5 @@ def experiment_overview(result: ExperimentResult) -> Figure:
     ax.legend(frameon=False)
     for ax in axes.flat:
         ax.set_xlabel("days post infection")
-    fig.suptitle(f"{result.name}: {result.scenario.mice} mice, seed {result.scenario.seed}", fontsize=9)
+    fig.suptitle(f"{result.name}: {result.per_mouse['mouse'].nunique()} mice, seed {result.experiment.seed}", fontsize=9)
     return fig

@@ -136,29 +136,11 @@ def _summarise(settings: PowerSettings, rows: pd.DataFrame) -> tuple[pd.DataFram
 def power_curve(settings: PowerSettings, executor: Literal["dask", "inline"] = "dask", workers: int = 2,
                 scheduler: str | None = None, progress: Callable[[int], None] | None = None) -> PowerResult:
     """Every (effect, replicate) simulated and analysed; results do not depend on the executor."""
-    tasks = [(s, r) for s in settings.strengths for r in range(settings.replicates)]
-    results = []
-    if executor == "inline":
-        for s, r in tasks:
-            results.append(replicate(settings, s, r))
-            if progress is not None:
-                progress(1)
-    else:
-        from dask.distributed import Client, LocalCluster, as_completed
+    from awaken.runs.execution import Execution
 
-        cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                      dashboard_address=None, silence_logs=40)
-        client = Client(scheduler or cluster)
-        try:
-            futures = [client.submit(replicate, settings, s, r, pure=False) for s, r in tasks]
-            for future in as_completed(futures):
-                results.append(future.result())
-                if progress is not None:
-                    progress(1)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+    execution = Execution(workers=workers, scheduler=scheduler, inline=executor == "inline")
+    tasks = [(settings, s, r) for s in settings.strengths for r in range(settings.replicates)]
+    results = execution.map(replicate, tasks, advance=progress, name="awaken-power")
     rows = pd.DataFrame(results).sort_values(["strength", "replicate"], ignore_index=True)
     curve, smallest = _summarise(settings, rows)
     return PowerResult(settings=settings, replicates=rows, curve=curve, smallest_detectable=smallest)

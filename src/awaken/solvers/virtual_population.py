@@ -3,7 +3,7 @@
 Individuals are drawn log-normally around the calibrated values exactly as the virtual experiments
 draw mice (:func:`awaken.lung.parameters.draw_individuals`: candidate ``i`` depends only on
 ``(seed, i)``), run through the experiment's schedule by the compiled
-:class:`~awaken.lung.fast_solver.FastSolver`, and - in the style of Jenner et al. 2021 (PLOS Pathog
+:class:`~awaken.solvers.fast.FastSolver`, and - in the style of Jenner et al. 2021 (PLOS Pathog
 17:e1009753), who kept only virtual patients whose trajectories stayed inside physiological ranges
 - accepted only if they stay inside a :class:`PhysiologicalEnvelope`. Candidates are screened in
 order and the first ``n`` accepted are kept, so the population does not depend on batch sizes or
@@ -11,7 +11,7 @@ thread counts; the acceptance rate is reported.
 
 Example
 -------
->>> from awaken.lung.population import simulate_population
+>>> from awaken.solvers.virtual_population import simulate_population
 >>> pop = simulate_population("influenza", n=4, seed=1, output_days=[0, 15, 28])
 >>> sorted(pop.readouts["day"].unique().tolist())
 [0.0, 15.0, 28.0]
@@ -28,15 +28,16 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from awaken.schemas import InputError
-from awaken.lung.experiments import animal_setup, resolve_scenario
-from awaken.lung.fast_solver import DEFAULT_RTOL, BatchResult, FastSolver
+from awaken.experiments.catalogue import resolve_experiment
+from awaken.solvers.schedule import animal_setup
+from awaken.solvers.fast import BatchResult, DEFAULT_RTOL, FastSolver
 from awaken.lung.parameters import (
     ParameterTable,
     draw_individuals,
     load_parameter_table,
 )
-from awaken.lung.scenario import MAX_DAYS, LungScenario
-from awaken.targets import VIRUS_DETECTION_LIMIT
+from awaken.experiments.protocol import Experiment, MAX_DAYS
+from awaken.experiments.results import VIRUS_DETECTION_LIMIT
 
 __all__ = ["PhysiologicalEnvelope", "Population", "simulate_population", "DEFAULT_OUTPUT_DAYS", "MAX_INDIVIDUALS"]
 
@@ -97,7 +98,7 @@ class Population:
     individual (``individual`` is its candidate index, so it can be re-simulated alone).
     """
 
-    scenario: LungScenario
+    scenario: Experiment
     readouts: pd.DataFrame
     parameters: pd.DataFrame
     candidates: int
@@ -111,7 +112,7 @@ class Population:
         return self.accepted / self.candidates if self.candidates else math.nan
 
 
-def _screening_days(scenario: LungScenario, output_days: np.ndarray, envelope: PhysiologicalEnvelope | None,
+def _screening_days(scenario: Experiment, output_days: np.ndarray, envelope: PhysiologicalEnvelope | None,
                     end: float) -> np.ndarray:
     days = set(output_days.tolist())
     if envelope is not None and scenario.virus is not None:
@@ -120,7 +121,7 @@ def _screening_days(scenario: LungScenario, output_days: np.ndarray, envelope: P
     return np.array(sorted(d for d in days if 0 <= d <= end))
 
 
-def simulate_population(experiment: str | LungScenario, n: int, seed: int = 0,
+def simulate_population(experiment: str | Experiment, n: int, seed: int = 0,
                         output_days: Sequence[float] = DEFAULT_OUTPUT_DAYS, days: float | None = None,
                         envelope: PhysiologicalEnvelope | None = None, variability: bool = True,
                         rtol: float = DEFAULT_RTOL, max_candidates: int | None = None,
@@ -131,7 +132,7 @@ def simulate_population(experiment: str | LungScenario, n: int, seed: int = 0,
     (``None``: accept all); ``max_candidates`` (default ``20 n``) stops a screen that accepts too
     few. ``progress(k)`` is called with the number of individuals accepted in each batch.
     """
-    scenario = resolve_scenario(experiment) if isinstance(experiment, str) else experiment
+    scenario = resolve_experiment(experiment) if isinstance(experiment, str) else experiment
     if not 1 <= n <= MAX_INDIVIDUALS:
         raise InputError(f"n = {n}: must be between 1 and {MAX_INDIVIDUALS}")
     out = np.asarray(sorted(set(float(d) for d in output_days)), dtype=float)
@@ -186,7 +187,7 @@ def simulate_population(experiment: str | LungScenario, n: int, seed: int = 0,
                       rtol=rtol)
 
 
-def _draw_range(table: ParameterTable, scenario: LungScenario, seed: int, start: int, size: int,
+def _draw_range(table: ParameterTable, scenario: Experiment, seed: int, start: int, size: int,
                 variability: bool) -> list[dict[str, float]]:
     """Candidates ``start .. start+size-1`` (each depends only on ``(seed, index)``)."""
     return draw_individuals(table, scenario.virus_kind, size, seed, scenario.parameters, variability=variability,

@@ -2,7 +2,7 @@
 
 Each archive holds
 
-* ``model.xml`` - the experiment's SBML L3V2 document (:func:`awaken.lung.sbml.sbml_document`:
+* ``model.xml`` - the experiment's SBML L3V2 document (:func:`awaken.export.sbml.sbml_document`:
   typical animal, pre-equilibrated initial amounts, the schedule as events);
 * ``simulation.sedml`` - SED-ML L1V4: a uniform time course from day 0 to the experiment's
   length with one point per day (CVODE, KISAO:0000019, relative tolerance 1e-8), a report of
@@ -31,9 +31,9 @@ import libsedml
 import yaml
 
 from awaken.lung import equations
-from awaken.lung.experiments import resolve_scenario, with_overrides
-from awaken.lung.scenario import LungScenario
-from awaken.lung.sbml import READOUT_PREFIX, consistency_report, sbml_document
+from awaken.experiments.catalogue import resolve_experiment, with_overrides
+from awaken.experiments.protocol import Experiment
+from awaken.export.sbml import READOUT_PREFIX, consistency_report, sbml_document
 
 __all__ = ["OmexExportError", "sedml_document", "write_omex", "KISAO_CVODE", "SEDML_RTOL"]
 
@@ -77,10 +77,10 @@ def _data_generator(document: libsedml.SedDocument, variable_id: str, target: st
     return dg_id
 
 
-def sedml_document(experiment: str | LungScenario, days: int | None = None,
+def sedml_document(experiment: str | Experiment, days: int | None = None,
                    model_source: str = "model.xml") -> libsedml.SedDocument:
     """The SED-ML L1V4 description of one experiment's simulation (see the module docstring)."""
-    scenario = resolve_scenario(experiment) if isinstance(experiment, str) else experiment
+    scenario = resolve_experiment(experiment) if isinstance(experiment, str) else experiment
     days = int(days if days is not None else scenario.days)
     document = libsedml.SedDocument(1, 4)
     model = _created(document.createModel(), "the model")
@@ -137,7 +137,7 @@ def sedml_document(experiment: str | LungScenario, days: int | None = None,
     return document
 
 
-def write_omex(directory: str | Path, experiments: list[str | LungScenario], days: int | None = None,
+def write_omex(directory: str | Path, experiments: list[str | Experiment], days: int | None = None,
                overwrite: bool = False) -> list[Path]:
     """Write ``<experiment>.omex`` for each experiment into ``directory`` (each archive atomically).
 
@@ -147,7 +147,7 @@ def write_omex(directory: str | Path, experiments: list[str | LungScenario], day
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for experiment in experiments:
-        scenario = resolve_scenario(experiment) if isinstance(experiment, str) else experiment
+        scenario = resolve_experiment(experiment) if isinstance(experiment, str) else experiment
         if days is not None:
             scenario = with_overrides(scenario, days=days)
         target = directory / f"{scenario.name}.omex"

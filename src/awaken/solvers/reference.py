@@ -1,4 +1,9 @@
-"""The reference solver: stiff-safe, non-negative integration of the lung model with schedules.
+"""The reference engine: the lung model integrated animal by animal, stiff-safe and non-negative.
+
+:func:`run_group` runs an :class:`~awaken.experiments.protocol.Experiment`: it draws ``mice``
+animals around the nominal parameters (:func:`awaken.lung.parameters.draw_individuals`), turns the
+protocol into each animal's controls and events (:mod:`awaken.solvers.schedule`) and integrates
+each with :func:`simulate`, returning a :class:`~awaken.experiments.results.GroupResult`.
 
 A run is a sequence of segments between *events* (infection, an antibody starting or stopping).
 Within a segment the controls are constant and SciPy's Radau (implicit Runge-Kutta, order 5,
@@ -20,23 +25,30 @@ read-out of a one-year influenza run to 2e-7 relative.
 
 Example
 -------
->>> from awaken.lung.solver import Event
->>> Event(day=9.0, controls={"anti_cd4_on": 1.0}).day
-9.0
+>>> from awaken.experiments import load_experiment, with_overrides
+>>> result = run_group(with_overrides(load_experiment("influenza"), days=20, mice=2))
+>>> bool(result.at(15, "dcc_count") > 10 * result.at(0, "dcc_count"))
+True
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.integrate import solve_ivp
 
+from awaken.experiments.protocol import Experiment
+from awaken.experiments.results import GroupResult
 from awaken.lung import equations
 from awaken.lung.compiled import CompiledModel, compiled_model
+from awaken.lung.parameters import draw_individuals, load_parameter_table
+from awaken.solvers.schedule import Event, animal_setup
 
-__all__ = ["Event", "Trajectory", "SolverError", "initial_state", "simulate", "absolute_tolerances",
-           "PREEQUILIBRATION_DAYS"]
+__all__ = ["Trajectory", "SolverError", "initial_state", "simulate", "absolute_tolerances", "run_group",
+           "PREEQUILIBRATION_DAYS", "RTOL"]
 
 #: Days the untreated model is run before day 0 so that every animal starts at its own equilibrium.
 PREEQUILIBRATION_DAYS = 365.0
@@ -45,15 +57,6 @@ RTOL = 1e-7
 
 class SolverError(RuntimeError):
     """The integrator failed; the message names the segment and SciPy's reason."""
-
-
-@dataclass(frozen=True)
-class Event:
-    """At ``day``: set ``controls`` (name -> value) and add ``state_increments`` (name -> amount)."""
-
-    day: float
-    controls: dict[str, float] = field(default_factory=dict)
-    state_increments: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -175,3 +178,29 @@ def simulate(params: dict[str, float], controls: dict[str, float], events: list[
     readouts = model.readouts(states, theta_t)
     return Trajectory(days=output_days, states=states, readouts=readouts, most_negative=most_negative,
                       n_rhs_evaluations=nfev)
+
+
+def _mouse_frame(trajectory: Trajectory, mouse: int) -> pd.DataFrame:
+    frame = {"mouse": np.full(trajectory.days.shape, mouse, dtype=np.int32), "day": trajectory.days}
+    frame.update(trajectory.readouts)
+    for name in equations.STATE_NAMES:
+        frame[f"state_{name}"] = trajectory.state(name)
+    return pd.DataFrame(frame)
+
+
+def run_group(experiment: Experiment, progress: Callable[[int], None] | None = None) -> GroupResult:
+    """Simulate every animal of ``experiment``; ``progress(1)`` is called after each animal."""
+    table = load_parameter_table(experiment.species)
+    model = compiled_model()
+    animals = draw_individuals(table, experiment.virus_kind, experiment.mice, experiment.seed, experiment.parameters,
+                               variability=experiment.variability)
+    frames, rows = [], []
+    for mouse, params in enumerate(animals):
+        params, controls, events = animal_setup(experiment, params)
+        trajectory = simulate(params, controls, events, experiment.days, model=model)
+        frames.append(_mouse_frame(trajectory, mouse))
+        rows.append({"mouse": mouse, **params})
+        if progress is not None:
+            progress(1)
+    return GroupResult(experiment=experiment, per_mouse=pd.concat(frames, ignore_index=True),
+                       parameters=pd.DataFrame(rows), engine="reference")

@@ -1,9 +1,16 @@
-"""The lung scenario: what a virtual mouse experiment is, as a file a researcher can write.
+"""The experiment protocol: what is done to an animal (or a person) and when - with no solver in it.
 
-A scenario names the host (MMTV-Her2 or wild type, IL-6 intact or knocked out), the infection (or
-none, for PBS), antibody treatments with their schedules, which mechanisms of the model are
-switched on, parameter overrides, and the group size, duration and seed. The shipped experiments
-(``awaken/lung/scenarios/*.yaml``) are scenarios too; ``awaken validate FILE`` checks one.
+An :class:`Experiment` names the host (MMTV-Her2 or wild type, IL-6 intact or knocked out), the
+infection (or none, for PBS), treatments with their schedules (depleting antibodies today; drugs,
+vaccines and antivirals belong here too), which mechanisms of the biology are switched on,
+parameter overrides, and the group size, duration and seed. It is a file a researcher can write
+(YAML or TOML; ``awaken validate FILE`` checks one); the shipped experiments
+(:mod:`awaken.experiments.catalogue`) are experiments too.
+
+Engines consume it: the lung model's reference and fast solvers (:mod:`awaken.solvers`, which turn
+it into the model's controls and events in :mod:`awaken.solvers.schedule`), the SBML and COMBINE
+exporters (:mod:`awaken.export`), and any later engine. What an engine gives back is fixed by the
+result contract, :mod:`awaken.experiments.results`.
 
 Example (YAML)::
 
@@ -22,17 +29,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from awaken.lung.parameters import check_overrides, load_parameter_table
+from awaken.schemas import Flag, Integer, Real
 
-__all__ = ["Host", "Virus", "Treatment", "Mechanisms", "LungScenario", "TREATMENT_CONTROLS", "MAX_DAYS"]
+__all__ = ["Host", "Virus", "Treatment", "Mechanisms", "Experiment", "TREATMENTS", "MAX_DAYS"]
 
 MAX_DAYS = 3650
-#: Which model control each antibody switches on (isotype IgG is a control and switches nothing).
-TREATMENT_CONTROLS: dict[str, str | None] = {
-    "anti_cd4": "anti_cd4_on",  # GK1.5
-    "anti_cd8": "anti_cd8_on",  # 2.43
-    "anti_ly6g": "anti_ly6g_on",  # 1A8, neutrophil depletion
-    "isotype_igg": None,
-}
+#: Treatments an experiment can give: depleting antibodies (clone) and the isotype control.
+TREATMENTS = {"anti_cd4": "GK1.5, depletes CD4 T cells", "anti_cd8": "2.43, depletes CD8 T cells",
+              "anti_ly6g": "1A8, depletes neutrophils", "isotype_igg": "isotype control IgG"}
 
 
 class _Strict(BaseModel):
@@ -48,17 +52,17 @@ class Host(_Strict):
 class Virus(_Strict):
     kind: str = Field(description="infecting virus: a strain of the species' parameter table "
                                   "(mouse: influenza_a_pr8, sars_cov_2_ma10; human: influenza_seasonal, sars_cov_2)")
-    dose: float | None = Field(
+    dose: Real | None = Field(
         None, gt=0, le=1e7, json_schema_extra={"unit": "infectious units (TCID50 or PFU)"},
         description="intranasal inoculum; default: the strain's sublethal default (75 TCID50 PR8, 1000 PFU MA10)")
-    day: float = Field(0.0, ge=0, le=MAX_DAYS, json_schema_extra={"unit": "d"},
+    day: Real = Field(0.0, ge=0, le=MAX_DAYS, json_schema_extra={"unit": "d"},
                        description="day of infection")
 
 
 class Treatment(_Strict):
-    kind: Literal["anti_cd4", "anti_cd8", "anti_ly6g", "isotype_igg"] = Field(description="depleting antibody or isotype control")
-    start_day: float = Field(ge=0, le=MAX_DAYS, json_schema_extra={"unit": "d"}, description="first day of treatment")
-    end_day: float | None = Field(None, gt=0, le=MAX_DAYS, json_schema_extra={"unit": "d"},
+    kind: Literal[tuple(TREATMENTS)] = Field(description="depleting antibody or isotype control")  # type: ignore[valid-type]
+    start_day: Real = Field(ge=0, le=MAX_DAYS, json_schema_extra={"unit": "d"}, description="first day of treatment")
+    end_day: Real | None = Field(None, gt=0, le=MAX_DAYS, json_schema_extra={"unit": "d"},
                                   description="last day of treatment (default: to the end of the run)")
 
     @model_validator(mode="after")
@@ -71,18 +75,15 @@ class Treatment(_Strict):
 class Mechanisms(_Strict):
     """Switches for the model's mechanisms (ablations; the biology stays otherwise intact)."""
 
-    il6_stat3: bool = Field(True, description="IL-6 drives STAT3 activity in DCCs")
-    neutrophil_niche: bool = Field(True, description="neutrophil extracellular traps remodel laminin, letting DCCs divide")
-    cd8_killing: bool = Field(True, description="tumour-reactive CD8 T cells kill proliferating DCCs")
-    cd4_suppression: bool = Field(True, description="lesion-adjacent CD4 aggregates hold back CD8 activation and killing")
-    seeding: bool = Field(False, description="new dormant DCCs keep arriving from the primary tumour")
-
-    def controls(self) -> dict[str, float]:
-        return {f"mechanism_{name}": float(on) for name, on in self.model_dump().items()}
+    il6_stat3: Flag = Field(True, description="IL-6 drives STAT3 activity in DCCs")
+    neutrophil_niche: Flag = Field(True, description="neutrophil extracellular traps remodel laminin, letting DCCs divide")
+    cd8_killing: Flag = Field(True, description="tumour-reactive CD8 T cells kill proliferating DCCs")
+    cd4_suppression: Flag = Field(True, description="lesion-adjacent CD4 aggregates hold back CD8 activation and killing")
+    seeding: Flag = Field(False, description="new dormant DCCs keep arriving from the primary tumour")
 
 
-class LungScenario(_Strict):
-    """A virtual mouse experiment."""
+class Experiment(_Strict):
+    """A virtual experiment: what is done to a group of animals (or people), and when."""
 
     name: str = Field(pattern=r"^[a-z0-9_]+$", max_length=64, description="identifier (lower case, digits, _)")
     description: str = Field("", description="what the experiment tests")
@@ -91,15 +92,15 @@ class LungScenario(_Strict):
     virus: Virus | None = Field(None, description="infection; none means PBS mock instillation")
     treatments: list[Treatment] = Field(default_factory=list)
     mechanisms: Mechanisms = Mechanisms()
-    parameters: dict[str, float] = Field(default_factory=dict, description="overrides of nominal parameter values")
-    mice: int = Field(4, ge=1, le=1000, json_schema_extra={"unit": "mice"}, description="mice per group")
-    variability: bool = Field(True, description="draw each mouse's parameters around the nominal values; "
+    parameters: dict[str, Real] = Field(default_factory=dict, description="overrides of nominal parameter values")
+    mice: Integer = Field(4, ge=1, le=1000, json_schema_extra={"unit": "mice"}, description="mice per group")
+    variability: Flag = Field(True, description="draw each mouse's parameters around the nominal values; "
                                                 "false makes every mouse the typical (nominal) mouse")
-    days: int = Field(365, ge=1, le=MAX_DAYS, json_schema_extra={"unit": "d"}, description="length of the run")
-    seed: int = Field(0, ge=0, le=2**32 - 1, description="random seed for the mice's parameter draws")
+    days: Integer = Field(365, ge=1, le=MAX_DAYS, json_schema_extra={"unit": "d"}, description="length of the run")
+    seed: Integer = Field(0, ge=0, le=2**32 - 1, description="random seed for the mice's parameter draws")
 
     @model_validator(mode="after")
-    def _parameters_known_and_in_range(self) -> LungScenario:
+    def _parameters_known_and_in_range(self) -> Experiment:
         table = load_parameter_table(self.species)
         if self.virus is not None and self.virus.kind not in table.viruses:
             raise ValueError(f'virus.kind = "{self.virus.kind}": choose one of {", ".join(table.viruses)} '
@@ -109,7 +110,7 @@ class LungScenario(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _schedule_inside_run(self) -> LungScenario:
+    def _schedule_inside_run(self) -> Experiment:
         if self.virus is not None and self.virus.day >= self.days:
             raise ValueError(f"virus.day ({self.virus.day:g}) must be before the end of the run (days = {self.days})")
         for i, treatment in enumerate(self.treatments):

@@ -1,6 +1,6 @@
 """Compiled integrator of the fast population solver: Rodas4 with dense output, individuals in SIMD lanes.
 
-This file is *source for code generation*, not a module to call: :mod:`awaken.lung.fast_solver`
+This file is *source for code generation*, not a module to call: :mod:`awaken.solvers.fast`
 appends it to the generated model functions, all derived from :mod:`awaken.lung.equations` and all
 working on ``LANES`` individuals at once (flat arrays, row ``r`` of lane ``l`` at ``r * LANES + l``):
 ``model_rhs(y, p, out, lanes)``, ``model_jacobian(y, p, out, lanes)`` (the structurally non-zero

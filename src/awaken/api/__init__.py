@@ -1,0 +1,1 @@
+"""The Python twin of every ``awaken`` command (re-exported as ``awaken.<name>``)."""
