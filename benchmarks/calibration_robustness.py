@@ -15,8 +15,8 @@ import time
 import numpy as np
 
 from awaken.experiments.catalogue import load_experiment, with_overrides
-from awaken.solvers.reference import run_group
 from awaken.scorecard import REQUIRED_EXPERIMENTS, score
+from awaken.solvers.reference import run_group
 
 
 def scorecard(seed: int, mice: int, days: int, variability: bool = True):

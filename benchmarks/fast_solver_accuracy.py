@@ -26,10 +26,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from awaken.experiments.catalogue import load_experiment
-    from awaken.solvers.schedule import animal_setup
-    from awaken.solvers.fast import FastSolver
     from awaken.lung.parameters import draw_individuals, load_parameter_table
+    from awaken.solvers.fast import FastSolver
     from awaken.solvers.reference import simulate
+    from awaken.solvers.schedule import animal_setup
 
     out = np.arange(0.0, args.days + 1e-9, 3.0)
     solver = FastSolver()

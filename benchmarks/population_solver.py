@@ -37,8 +37,8 @@ import numpy as np
 
 def _setups(experiment: str, n: int, seed: int):
     from awaken.experiments.catalogue import load_experiment
-    from awaken.solvers.schedule import animal_setup
     from awaken.lung.parameters import draw_individuals, load_parameter_table
+    from awaken.solvers.schedule import animal_setup
 
     scenario = load_experiment(experiment)
     draws = draw_individuals(load_parameter_table(scenario.species), scenario.virus_kind, n, seed, scenario.parameters)
@@ -49,8 +49,8 @@ def _roadrunner_run(args: tuple[str, int, int, int, float, float, float]) -> tup
     experiment, seed, first, count, days, rtol, atol = args
     import roadrunner
 
-    from awaken.lung import equations
     from awaken.export.sbml import READOUT_PREFIX, sbml_string
+    from awaken.lung import equations
     from awaken.solvers.reference import PREEQUILIBRATION_DAYS
 
     scenario, setups = _setups(experiment, first + count, seed)
@@ -108,7 +108,7 @@ def main() -> None:
 
     import numba
 
-    from awaken.solvers.fast import AMOUNT_ATOL, DEFAULT_RTOL, FastSolver, LANES
+    from awaken.solvers.fast import AMOUNT_ATOL, DEFAULT_RTOL, LANES, FastSolver
     from awaken.solvers.reference import simulate
 
     n_max = max(args.n_fast, args.n_roadrunner, args.n_scipy)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from awaken.lung.compiled import compiled_model
 from awaken.experiments.catalogue import load_experiment, with_overrides
+from awaken.lung.compiled import compiled_model
 from awaken.solvers.reference import run_group
 
 

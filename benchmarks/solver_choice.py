@@ -15,11 +15,11 @@ import time
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from awaken.lung.compiled import compiled_model
-from awaken.solvers.schedule import schedule
-from awaken.lung.parameters import load_parameter_table
 from awaken.experiments.protocol import Experiment
+from awaken.lung.compiled import compiled_model
+from awaken.lung.parameters import load_parameter_table
 from awaken.solvers.reference import absolute_tolerances, initial_state
+from awaken.solvers.schedule import schedule
 
 DAYS = 365
 

@@ -6,8 +6,8 @@ import pytest
 
 from awaken.experiments.catalogue import list_experiments, load_experiment, with_overrides
 from awaken.experiments.results import ExperimentResult
-from awaken.solvers.reference import run_group
 from awaken.scorecard import TargetScore, score
+from awaken.solvers.reference import run_group
 from awaken.targets import load_targets
 
 #: Days simulated for the session's experiments: every target reads out at or before 28 dpi; 60 days
@@ -32,10 +32,10 @@ def scores(study: dict[str, ExperimentResult]) -> dict[str, TargetScore]:
 @pytest.fixture(scope="session")
 def small_reproduction(tmp_path_factory):
     """The flagship at a small size (2 mice, 40 days, seed 1, 20,000 survivors), run once per session."""
-    from awaken.reproduction import reproduce
+    from awaken.api.reproduce import reproduce
 
     out = tmp_path_factory.mktemp("runs") / "repro"
-    return reproduce(out, mice=2, seed=1, days=40, command=["awaken", "reproduce", "--test"], population=20_000)
+    return reproduce(out, mice=2, seed=1, days=40, command=["awaken", "reproduce", "--test"], survivors=20_000)
 
 
 @pytest.fixture(scope="session")

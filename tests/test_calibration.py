@@ -21,10 +21,12 @@ from awaken.calibration.likelihood import (
     negative_log_likelihood,
     noise_model,
 )
-from awaken.calibration.petab_problem import CONTROL_SIGMA, fitted_parameters, observable_id, write_petab
+from awaken.calibration.petab_problem import CONTROL_SIGMA, observable_id, write_petab
+from awaken.lung.parameters import fitted_parameters
+from awaken.schemas import InputError
+from awaken.scorecard import MEASURES, Level, Ratio, in_band, score
 from awaken.solvers.batch import run_typical
 from awaken.solvers.reference import PREEQUILIBRATION_DAYS
-from awaken.scorecard import Level, MEASURES, Ratio, in_band, score
 from awaken.targets import load_targets
 
 
@@ -77,7 +79,10 @@ def test_a_band_over_the_whole_natural_range_constrains_nothing():
 def test_the_physiological_prior_bounds_growth_that_open_bands_allow():
     from types import SimpleNamespace
 
-    from awaken.calibration.likelihood import WHOLE_LUNG_DCC_CEILING, physiological_prior_cost
+    from awaken.calibration.likelihood import (
+        WHOLE_LUNG_DCC_CEILING,
+        physiological_prior_cost,
+    )
 
     def runs(largest):
         return {"a": SimpleNamespace(readouts={"dcc_total": np.array([2000.0, largest])}),
@@ -99,8 +104,8 @@ def test_the_shipped_values_sit_inside_every_band_and_cost_little(nominal_runs):
 def test_the_fast_typical_mouse_scores_like_the_reference_solver():
     """TypicalResult answers the scorecard's measures; the flagship's measures on the typical mouse agree."""
     from awaken.experiments.catalogue import load_experiment, with_overrides
-    from awaken.solvers.reference import run_group
     from awaken.scorecard import REQUIRED_EXPERIMENTS
+    from awaken.solvers.reference import run_group
 
     [fast] = run_typical(REQUIRED_EXPERIMENTS, [{}], days=28)
     reference = {n: run_group(with_overrides(load_experiment(n), days=28, mice=1, variability=False))
@@ -174,7 +179,16 @@ def test_control_rows_leave_closed_bands_their_width(petab_dir):
             assert math.hypot(treated, control) == pytest.approx(datum.noise.sigma)
 
 
-def test_write_petab_refuses_an_existing_directory(tmp_path):
+def test_a_petab_export_never_replaces_what_it_did_not_write(tmp_path):
+    from awaken.api.export import export_petab
+
     (tmp_path / "p").mkdir()
-    with pytest.raises(FileExistsError):
-        write_petab(tmp_path / "p")
+    (tmp_path / "p" / "notes.txt").write_text("mine")
+    for overwrite in (False, True):
+        with pytest.raises(InputError, match="not an awaken run"):
+            export_petab(tmp_path / "p", overwrite=overwrite)
+    assert (tmp_path / "p" / "notes.txt").read_text() == "mine"
+    export_petab(tmp_path / "q")
+    with pytest.raises(InputError, match="already holds an awaken run"):
+        export_petab(tmp_path / "q")
+    assert export_petab(tmp_path / "q", overwrite=True).problem == tmp_path / "q" / "problem.yaml"

@@ -85,12 +85,15 @@ def test_bad_scenario_exits_2_with_a_clear_message_and_writes_nothing(tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
 
 
-@pytest.mark.parametrize("args", [["--days", "0"], ["--days", "5000"], ["--mice", "0"], ["--seed", "-1"]])
-def test_bad_options_exit_2_and_write_nothing(tmp_path, args):
+@pytest.mark.parametrize("args, expected", [(["--days", "0"], "--days = 0: must be >= 1 and <= 3650 d"),
+                                            (["--days", "5000"], "--days = 5000: must be >= 1 and <= 3650 d"),
+                                            (["--mice", "0"], "--mice = 0: must be >= 1 and <= 1000 mice"),
+                                            (["--seed", "-1"], "--seed = -1: must be >= 0 and <= 4294967295")])
+def test_bad_options_exit_2_name_the_flag_and_write_nothing(tmp_path, args, expected):
     out = tmp_path / "out"
     result = invoke("experiment", "run", "pbs", *args, "--out", str(out))
     assert result.exit_code == 2
-    assert "range" in result.output or "Invalid value" in result.output
+    assert result.output.startswith(f"error: {expected}")
     assert not out.exists()
 
 
@@ -180,9 +183,10 @@ def test_export_petab_and_omex_write_what_they_say(tmp_path):
     result = invoke("export", "petab", str(tmp_path / "petab"))
     assert result.exit_code == 0, result.output
     assert {p.name for p in (tmp_path / "petab").iterdir()} == {
-        "problem.yaml", "model.xml", "conditions.tsv", "observables.tsv", "measurements.tsv", "parameters.tsv"}
+        "problem.yaml", "model.xml", "conditions.tsv", "observables.tsv", "measurements.tsv", "parameters.tsv",
+        "run.json"}
     again = invoke("export", "petab", str(tmp_path / "petab"))
-    assert again.exit_code == 2 and "already exists" in " ".join(again.output.split())
+    assert again.exit_code == 2 and "already holds an awaken run" in " ".join(again.output.split())
     result = invoke("export", "omex", str(tmp_path / "omex"), "--experiment", "pbs", "--experiment", "influenza",
                     "--days", "30")
     assert result.exit_code == 0, result.output

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from awaken.experiments.catalogue import list_experiments
 from awaken.lung import equations
 from awaken.lung.document import model_markdown
-from awaken.experiments.catalogue import list_experiments
 from awaken.lung.parameters import load_parameter_table
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,15 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from awaken.schemas import InputError
 from awaken.experiments.catalogue import load_experiment
-from awaken.solvers.schedule import animal_setup
-from awaken.solvers.fast import FastSolver, LANES, generated_source
 from awaken.lung.compiled import compiled_model
 from awaken.lung.parameters import draw_individuals, load_parameter_table
-from awaken.solvers.virtual_population import PhysiologicalEnvelope, simulate_population
+from awaken.schemas import InputError
+from awaken.solvers.fast import LANES, FastSolver, generated_source
 from awaken.solvers.reference import simulate
-from awaken.solvers.schedule import Event
+from awaken.solvers.schedule import Event, animal_setup
+from awaken.solvers.virtual_population import PhysiologicalEnvelope, simulate_population
 
 #: The issue's requirement: dcc_count within a relative 1e-4 of the reference solver at every output day.
 ACCURACY = 1e-4

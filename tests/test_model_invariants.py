@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from awaken.experiments.protocol import Experiment
 from awaken.lung import equations
 from awaken.lung.compiled import compiled_model
-from awaken.solvers.schedule import infection_event, schedule
 from awaken.lung.parameters import draw_individuals, load_parameter_table
-from awaken.experiments.protocol import Experiment
 from awaken.solvers.reference import initial_state, simulate
+from awaken.solvers.schedule import infection_event, schedule
 
 DCC_CHANGING = {"division", "death", "killing", "seeding"}
 

@@ -10,11 +10,11 @@ libsedml = pytest.importorskip("libsedml")
 roadrunner = pytest.importorskip("roadrunner")
 
 from awaken.experiments.catalogue import load_experiment, with_overrides  # noqa: E402
-from awaken.solvers.schedule import animal_setup  # noqa: E402
 from awaken.export.omex import write_omex  # noqa: E402
-from awaken.lung.parameters import load_parameter_table  # noqa: E402
 from awaken.export.sbml import READOUT_PREFIX  # noqa: E402
+from awaken.lung.parameters import load_parameter_table  # noqa: E402
 from awaken.solvers.reference import simulate  # noqa: E402
+from awaken.solvers.schedule import animal_setup  # noqa: E402
 
 DAYS = 40
 

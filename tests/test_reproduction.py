@@ -6,9 +6,10 @@ import json
 import re
 
 import pytest
+from awaken.api.experiments import run_experiment
+from awaken.api.reproduce import reproduce
 
 from awaken.experiments.catalogue import list_experiments, load_experiment, with_overrides
-from awaken.reproduction import reproduce, write_experiment
 from awaken.targets import STUDY_GROUPS, load_targets
 
 
@@ -44,14 +45,14 @@ def test_report_is_self_contained_and_shows_every_target(small_run):
 
 
 def test_the_population_section_compares_the_same_survivors_with_and_without_the_pandemic(small_run):
-    from awaken.cohort.run import read_cohort
+    from awaken.records import read_cohort
 
     arms = {arm: read_cohort(small_run.path / "cohort" / arm) for arm in ("pandemic", "no_pandemic")}
     assert arms["pandemic"]["patients"].equals(arms["no_pandemic"]["patients"].assign(
         exit_date=arms["pandemic"]["patients"].exit_date, exit_reason=arms["pandemic"]["patients"].exit_reason))
     assert (arms["no_pandemic"]["infections"].pathogen == "influenza").all()
     html = small_run.report.read_text()
-    assert "Population: virtual survivors with and without the pandemic" in html
+    assert "Cohort: virtual survivors with and without the pandemic" in html
     assert "with the pandemic" in html and "without the pandemic" in html
     covid = (arms["pandemic"]["infections"].pathogen == "sars_cov_2").sum()
     assert f"{covid:,}" in html  # the counts table shows the simulated numbers
@@ -71,10 +72,10 @@ def test_the_calibration_ensemble_adds_bands_and_pass_fractions(small_run):
 
 
 def test_without_an_ensemble_the_report_says_nothing_about_one(tmp_path):
-    outcome = reproduce(tmp_path / "plain", mice=1, seed=2, days=30, ensemble=False, population=0)
+    outcome = reproduce(tmp_path / "plain", mice=1, seed=2, days=30, ensemble=False, survivors=0)
     assert not (outcome.path / "ensemble_scores.json").exists()
     assert "ensemble passing" not in outcome.report.read_text()
-    assert "Population:" not in outcome.report.read_text() and not (outcome.path / "cohort").exists()
+    assert "Cohort:" not in outcome.report.read_text() and not (outcome.path / "cohort").exists()
 
 
 def test_scorecard_json_matches_the_targets_file(small_run):
@@ -86,8 +87,8 @@ def test_scorecard_json_matches_the_targets_file(small_run):
 
 def test_same_seed_gives_identical_parquet_bytes(tmp_path):
     scenario = with_overrides(load_experiment("anti_cd4_influenza"), days=30, mice=2, seed=4)
-    write_experiment(scenario, tmp_path / "a")
-    write_experiment(scenario, tmp_path / "b")
+    run_experiment(scenario, out=tmp_path / "a")
+    run_experiment(scenario, out=tmp_path / "b")
     for table in ("timecourse", "per_mouse", "parameters"):
         a = (tmp_path / "a" / "tables" / f"{table}.parquet").read_bytes()
         b = (tmp_path / "b" / "tables" / f"{table}.parquet").read_bytes()
@@ -95,15 +96,15 @@ def test_same_seed_gives_identical_parquet_bytes(tmp_path):
 
 
 def test_a_failed_run_leaves_nothing_behind(tmp_path, monkeypatch):
-    import awaken.reproduction as reproduction
+    import awaken.report.flagship as flagship
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(reproduction, "_save_figures", broken)
+    monkeypatch.setattr(flagship, "save_figures", broken)
     scenario = with_overrides(load_experiment("pbs"), days=5, mice=1)
     with pytest.raises(RuntimeError):
-        write_experiment(scenario, tmp_path / "out")
+        run_experiment(scenario, out=tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -111,10 +112,8 @@ def test_a_failed_run_leaves_nothing_behind(tmp_path, monkeypatch):
 def test_the_flagship_default_run_passes_every_mouse_target(tmp_path):
     """What `make demo` runs: every experiment, 4 mice, 365 days, seed 0."""
     outcome = reproduce(tmp_path / "demo")
-    mouse = {t["id"] for t in load_targets()["mouse"]}
-    failed = [s.id for s in outcome.scores if s.passed is False and s.id in mouse]
-    assert failed == []
-    human = {s.id: s for s in outcome.scores if s.id not in mouse}
+    assert outcome.scorecard.failed("mouse") == []
+    human = {s.id: s for s in outcome.scorecard.human}
     assert human["H1_ukb_cancer_death"].passed  # the calibration target, re-measured on the demo's cohort
     assert human["H2_first_year"].passed is not None  # a check: scored, whichever way it comes out
     assert all(r.experiment.days == 365 for r in outcome.results.values())

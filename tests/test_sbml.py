@@ -8,13 +8,13 @@ import pytest
 libsbml = pytest.importorskip("libsbml")
 roadrunner = pytest.importorskip("roadrunner")
 
-from awaken.lung.compiled import compiled_model  # noqa: E402
 from awaken.experiments.catalogue import list_experiments, load_experiment  # noqa: E402
-from awaken.solvers.schedule import animal_setup  # noqa: E402
-from awaken.lung.parameters import load_parameter_table  # noqa: E402
 from awaken.export.sbml import REACTION_PREFIX, READOUT_PREFIX, consistency_report, sbml_document, sbml_string  # noqa: E402
-from awaken.solvers.reference import PREEQUILIBRATION_DAYS, simulate  # noqa: E402
 from awaken.export.units import UnitError, parse_unit  # noqa: E402
+from awaken.lung.compiled import compiled_model  # noqa: E402
+from awaken.lung.parameters import load_parameter_table  # noqa: E402
+from awaken.solvers.reference import PREEQUILIBRATION_DAYS, simulate  # noqa: E402
+from awaken.solvers.schedule import animal_setup  # noqa: E402
 
 #: The agreement the issue asks for: relative difference where a value exceeds 1e-6 of its maximum.
 TOLERANCE = 1e-3
@@ -110,8 +110,8 @@ def test_preequilibration_in_the_model_matches_awaken():
 
 def test_same_day_events_fire_in_awakens_order():
     """An antibody course ending the day another starts ends first (SBML priorities)."""
-    from awaken.schemas import validate
     from awaken.experiments.protocol import Experiment
+    from awaken.schemas import validate
 
     scenario = validate({"name": "back_to_back", "virus": {"kind": "influenza_a_pr8"}, "days": 40,
                                   "treatments": [{"kind": "anti_cd4", "start_day": 10, "end_day": 20},

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from awaken.schemas import InputError, load_model, validate
 from awaken.experiments.catalogue import list_experiments, load_experiment
-from awaken.solvers.schedule import schedule
 from awaken.experiments.protocol import Experiment
+from awaken.schemas import InputError, load_model, validate
+from awaken.solvers.schedule import schedule
 
 REQUIRED = ("pbs", "influenza", "sars_cov_2", "il6_ko_pbs", "il6_ko_influenza", "neutrophil_depleted_influenza",
             "igg_influenza", "anti_cd4_influenza", "anti_cd8_influenza")

@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from awaken.lung.compiled import compiled_model
-from awaken.solvers.schedule import infection_event, schedule
-from awaken.lung.parameters import load_parameter_table
 from awaken.experiments.protocol import Experiment
+from awaken.lung.compiled import compiled_model
+from awaken.lung.parameters import load_parameter_table
 from awaken.solvers.reference import initial_state, simulate
-from awaken.solvers.schedule import Event
+from awaken.solvers.schedule import Event, infection_event, schedule
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,11 @@ import pandas as pd
 import pytest
 
 from awaken.cohort.parameters import CohortScenario
-from awaken.cohort.run import run_cohort
+from awaken.cohort.run import run_cohort, simulate_records
+from awaken.records import load_records
 from awaken.schemas import InputError
-from awaken.studies.calibration import human_target_values, simulate_records
 from awaken.studies.flatiron import flatiron_analysis
-from awaken.studies.records import load_records
-from awaken.studies.ukb import UKBSettings, ukb_analysis, ukb_cohort
+from awaken.studies.ukb import UKBSettings, human_targets, ukb_analysis, ukb_cohort
 from awaken.targets import load_targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +76,7 @@ def test_ukb_odds_ratio_agrees_with_r_style_hand_computation(records):
 
 
 def test_h1_and_h2_are_scored_from_the_recipe(records):
-    values = human_target_values(ukb_analysis(records))
+    values = human_targets(ukb_analysis(records))
     assert set(values) == {"H1_ukb_cancer_death", "H2_first_year"}
     result = ukb_analysis(records)
     hr = result.hazard_ratios["HR"]
@@ -157,7 +156,7 @@ def test_power_rises_with_the_effect_and_holds_the_type_one_error():
     from awaken.studies.power import PowerSettings, power_curve
 
     settings = PowerSettings(n=20_000, strengths=(0.0, 0.008), replicates=12, seed=1)
-    result = power_curve(settings, executor="inline")
+    result = power_curve(settings)
     curve = result.curve.set_index("strength")
     assert len(result.replicates) == 24
     assert curve.loc[0.0, "power"] <= 0.25  # 12 replicates: alpha 0.05 would exceed this with p < 0.02
@@ -167,11 +166,12 @@ def test_power_rises_with_the_effect_and_holds_the_type_one_error():
 
 @pytest.mark.slow
 def test_power_is_the_same_on_dask_and_inline():
+    from awaken.runs.execution import Execution
     from awaken.studies.power import PowerSettings, power_curve
 
     settings = PowerSettings(n=3_000, strengths=(0.0, 0.004), replicates=4, seed=2)
-    inline = power_curve(settings, executor="inline")
-    dask = power_curve(settings, executor="dask", workers=2)
+    inline = power_curve(settings)
+    dask = power_curve(settings, execution=Execution(workers=2))
     pd.testing.assert_frame_equal(inline.replicates, dask.replicates)
 
 

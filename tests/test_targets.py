@@ -7,14 +7,13 @@ claim of Chia et al. 2025 it checks.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import yaml
 
 from awaken.scorecard import REQUIRED_EXPERIMENTS, in_band
 from awaken.targets import load_targets
-
-from pathlib import Path
 
 #: The project's reference copy, present in the development workspace (not in every checkout).
 REFERENCE_TARGETS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "targets.yaml"
@@ -126,8 +125,8 @@ def test_bands_open_upwards_are_infinite():
 def test_the_typical_mouse_passes_every_mouse_target():
     """The calibration is centred: one nominal mouse per group (no variability) passes every band."""
     from awaken.experiments.catalogue import load_experiment, with_overrides
-    from awaken.solvers.reference import run_group
     from awaken.scorecard import score
+    from awaken.solvers.reference import run_group
 
     results = {name: run_group(with_overrides(load_experiment(name), days=60, mice=1, variability=False))
                for name in REQUIRED_EXPERIMENTS}

@@ -82,7 +82,7 @@ class Problem:
         text = self.message
         if self.remedy:
             flag = (flags or {}).get(self.remedy)
-            text += f"; pass {flag}" if flag else f"; pass {self.remedy}=True"
+            text += f" or pass {flag}" if flag else f" or pass {self.remedy}=True"
         if label is None:
             return text
         if self.value is _MISSING:
@@ -340,14 +340,17 @@ def _unit(info: Any) -> str:
     return extra.get("unit", "") if isinstance(extra, dict) else ""
 
 
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _allowed(info: Any) -> str:
     """'must be >= a and <= b unit' from a field's constraints."""
     bounds = _bounds(info)
     if not bounds:
         return ""
     unit = _unit(info)
-    text = " and ".join(f"{word} {value:g}" if isinstance(value, (int, float)) else f"{word} {value}"
-                        for word, value in bounds)
+    text = " and ".join(f"{word} {_number(value)}" for word, value in bounds)
     return f"must be {text}" + (f" {unit}" if unit else "")
 
 
@@ -405,9 +408,9 @@ def describe_field(model: type[BaseModel], name: str) -> str:
     lo = bounds.get(">=", bounds.get(">"))
     hi = bounds.get("<=", bounds.get("<"))
     if lo is not None and hi is not None:
-        text += f" ({lo:g}-{hi:g})" if isinstance(lo, (int, float)) else f" ({lo}-{hi})"
+        text += f" ({_number(lo)}-{_number(hi)})"
     elif lo is not None:
-        text += f" ({'>=' if '>=' in bounds else '>'} {lo:g})"
+        text += f" ({'>=' if '>=' in bounds else '>'} {_number(lo)})"
     unit = _unit(info)
     if unit:
         text += f" [{unit}]"

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from awaken.experiments.results import VIRUS_DETECTION_LIMIT, ExperimentResult
-from awaken.targets import STUDY_GROUPS, load_targets, target, target_ids
+from awaken.targets import LAST_TARGET_DAY, STUDY_GROUPS, load_targets, target, target_ids
 
 __all__ = ["TargetScore", "Scorecard", "score", "REQUIRED_EXPERIMENTS", "LAST_TARGET_DAY", "in_band", "MEASURES",
            "Ratio", "Level", "Parts", "Custom"]
@@ -171,8 +171,9 @@ MEASURES: dict[str, Measure] = {
     "M11_local_awakening": Custom(_viral_load_difference, ("influenza", "pbs", "wild_type_influenza")),
 }
 REQUIRED_EXPERIMENTS: tuple[str, ...] = tuple(sorted({e for m in MEASURES.values() for e in m.experiments}))
-#: The longest read-out day any target uses; experiments must run at least this long.
-LAST_TARGET_DAY = 28
+_READOUT_DAYS = [x.day for m in MEASURES.values() for x in (m.parts.values() if isinstance(m, Parts) else [m])
+                 if isinstance(x, (Ratio, Level))]
+assert max([*_READOUT_DAYS, EARLY_WINDOW_DAYS]) <= LAST_TARGET_DAY, "a target reads out after LAST_TARGET_DAY"
 
 
 def _score_mouse_target(entry: dict[str, Any], results: Mapping[str, ExperimentResult]) -> TargetScore:

@@ -24,10 +24,13 @@ from typing import Any
 
 import yaml
 
-__all__ = ["load_targets", "target", "target_ids", "published", "STUDY_GROUPS"]
+__all__ = ["load_targets", "target", "target_ids", "published", "STUDY_GROUPS", "LAST_TARGET_DAY"]
 
 #: The groups that are the study's own observations (scored by the scorecard).
 STUDY_GROUPS = ("mouse", "human")
+#: The latest day (dpi) at which a mouse target is read out (M5, M8: 28 dpi); experiments that are
+#: scored must run at least this long (the scorecard checks its measures against it).
+LAST_TARGET_DAY = 28
 
 
 @lru_cache(maxsize=1)

@@ -27,13 +27,14 @@ import numpy as np
 import pandas as pd
 
 from awaken.calibration.likelihood import WHOLE_LUNG_DCC_CEILING
-from awaken.calibration.petab_problem import fitted_parameters
+from awaken.lung.parameters import fitted_parameters
+from awaken.schemas import InputError
+from awaken.scorecard import REQUIRED_EXPERIMENTS, score
 from awaken.solvers.batch import TypicalResult, run_typical
 from awaken.solvers.fast import FastSolverError
-from awaken.scorecard import score
 
 __all__ = ["load_ensemble", "ensemble_provenance", "simulate_members", "MemberRuns", "pass_fractions", "Band", "bands",
-           "SHIPPED_ENSEMBLE", "BAND_QUANTILES"]
+           "EnsembleSummary", "summarise_ensemble", "SHIPPED_ENSEMBLE", "BAND_QUANTILES", "BAND_READOUTS"]
 
 SHIPPED_ENSEMBLE = "mouse_ensemble.parquet"
 #: The ensemble band drawn in the report: the central 90 % of members.
@@ -47,17 +48,21 @@ def _shipped() -> Path:
 def load_ensemble(path: str | Path | None = None) -> pd.DataFrame:
     """An ensemble table (default: the shipped one). Refuses tables that lack a fitted parameter
     or carry a parameter the model does not have."""
+    given = path
     path = Path(path) if path is not None else _shipped()
     if not path.is_file():
-        raise FileNotFoundError(f"no ensemble at {path}")
-    frame = pd.read_parquet(path)
+        raise InputError.field("ensemble", "no such file (give the ensemble.parquet of an awaken fit run)", given)
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as err:
+        raise InputError.field("ensemble", f"cannot read it as Parquet ({err})", given) from None
     names = [p.name for p in fitted_parameters()]
     missing = [n for n in names if n not in frame.columns]
     if missing:
-        raise ValueError(f"ensemble {path} lacks fitted parameter(s) {', '.join(missing)}")
+        raise InputError.field("ensemble", f"lacks fitted parameter(s) {', '.join(missing)}", given)
     extra = [c for c in frame.columns if c not in (*names, "member", "cost")]
     if extra:
-        raise ValueError(f"ensemble {path} has unknown column(s) {', '.join(extra)}")
+        raise InputError.field("ensemble", f"has unknown column(s) {', '.join(extra)}", given)
     return frame
 
 
@@ -146,3 +151,35 @@ def bands(member_results: Sequence[Mapping[str, TypicalResult]], columns: Sequen
             low, median, high = np.quantile(stack, [quantiles[0], 0.5, quantiles[1]], axis=0)
             out[(name, column)] = Band(result.days, low, median, high)
     return out
+
+
+#: Read-outs the flagship's figures draw, which get ensemble bands.
+BAND_READOUTS = ("dcc_count", "proliferating_fraction", "virus_titer", "il6_pg_per_ml", "neutrophils",
+                 "cd4_t_cells", "cd4_aggregate_t_cells", "cd8_t_cells_active")
+
+
+@dataclass(frozen=True)
+class EnsembleSummary:
+    """The calibration ensemble through a set of experiments: what the flagship report shows."""
+
+    members: int  # members inside the physiological envelope over the run (the ones scored and drawn)
+    rejected: int  # members that left it
+    fractions: dict[str, float]  # target id -> fraction of members passing
+    bands: dict[tuple[str, str], Band]
+    source: str
+    command: str
+
+
+def summarise_ensemble(path: str | Path | None, experiments: Sequence[str], days: int) -> EnsembleSummary:
+    """Simulate the ensemble at ``path`` (default: the shipped one) in ``experiments`` for ``days``."""
+    members = load_ensemble(path)
+    meta = ensemble_provenance(path)
+    members_run = simulate_members(members, experiments, days=days)
+    if not members_run.runs:
+        raise InputError.field("ensemble", f"every member leaves the physiological envelope in {days} d",
+                               path or "shipped")
+    scored = [{name: r[name] for name in REQUIRED_EXPERIMENTS} for r in members_run.runs]
+    return EnsembleSummary(members=len(members_run.runs), rejected=members_run.rejected,
+                           fractions=pass_fractions(scored), bands=bands(members_run.runs, BAND_READOUTS),
+                           source=str(path) if path is not None else "shipped (awaken/calibration/data)",
+                           command=" ".join(meta.get("command", [])) or "unknown")

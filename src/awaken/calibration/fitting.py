@@ -43,7 +43,8 @@ from awaken.calibration.likelihood import (
     negative_log_likelihood,
     physiological_prior_cost,
 )
-from awaken.calibration.petab_problem import fitted_parameters, parameter_scale
+from awaken.calibration.petab_problem import parameter_scale
+from awaken.lung.parameters import fitted_parameters
 from awaken.solvers.batch import run_typical
 from awaken.solvers.fast import FastSolver, FastSolverError
 

@@ -43,7 +43,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.special import log_ndtr
 
-from awaken.scorecard import Level, MEASURES, Parts, Ratio
+from awaken.scorecard import MEASURES, Level, Parts, Ratio
 from awaken.targets import load_targets
 
 __all__ = ["NoiseModel", "CalibrationDatum", "calibration_data", "negative_log_likelihood", "OPEN_EDGE_SIGMA",

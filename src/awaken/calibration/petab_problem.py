@@ -41,9 +41,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import libsbml
@@ -51,10 +48,7 @@ import pandas as pd
 import yaml
 
 from awaken.calibration.likelihood import CalibrationDatum, calibration_data, calibration_experiments
-from awaken.lung import equations
 from awaken.experiments.catalogue import load_experiment
-from awaken.solvers.schedule import animal_setup
-from awaken.lung.parameters import Parameter, load_parameter_table
 from awaken.export.sbml import (
     NEVER,
     READOUT_PREFIX,
@@ -63,8 +57,11 @@ from awaken.export.sbml import (
     parametric_document,
     schedule_parameters,
 )
-from awaken.solvers.reference import PREEQUILIBRATION_DAYS
+from awaken.lung import equations
+from awaken.lung.parameters import Parameter, fitted_parameters, load_parameter_table
 from awaken.scorecard import Ratio
+from awaken.solvers.reference import PREEQUILIBRATION_DAYS
+from awaken.solvers.schedule import animal_setup
 
 __all__ = ["petab_tables", "write_petab", "fitted_parameters", "parameter_scale", "CONTROL_SIGMA", "PetabExportError",
            "observable_id", "scale_id"]
@@ -77,11 +74,6 @@ VIRUS = "influenza_a_pr8"
 
 class PetabExportError(RuntimeError):
     """The PEtab problem could not be built or does not validate."""
-
-
-def fitted_parameters(species: str = "mouse", virus: str = VIRUS) -> list[Parameter]:
-    """The parameters the calibration estimates: those the parameter table says were tuned."""
-    return [p for p in load_parameter_table(species).parameters(virus) if p.calibrated_to]
 
 
 def parameter_scale(p: Parameter) -> str:
@@ -216,48 +208,38 @@ def petab_tables() -> dict[str, pd.DataFrame]:
             "measurements": _measurements(data), "parameters": _parameters(data, _control_values(data))}
 
 
-def write_petab(directory: str | Path, overwrite: bool = False) -> Path:
-    """Write the PEtab problem to ``directory`` (created whole or not at all) and return the
-    path of ``problem.yaml``. The SBML model is checked by libsbml and the problem by PEtab's
-    linter before anything appears at ``directory``."""
+def write_petab(directory: str | Path) -> Path:
+    """Write the PEtab problem's files into ``directory`` (created if needed) and return the path of
+    ``problem.yaml``. The SBML model is checked by libsbml and the problem by PEtab's linter; a
+    failure raises :class:`PetabExportError`. Placing the directory whole, and never over someone
+    else's files, is the runs layer's job (:func:`awaken.api.export.export_petab`)."""
     import petab.v1 as petab
 
     directory = Path(directory)
-    if directory.exists() and not overwrite:
-        raise FileExistsError(f"{directory} already exists; choose a new name or pass --overwrite")
     document = parametric_document(VIRUS)
     n_errors, _, messages = consistency_report(document)
     if n_errors:
         raise PetabExportError("libsbml found errors in the model: " + "; ".join(messages[:3]))
     tables = petab_tables()
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    directory.mkdir(parents=True, exist_ok=True)
+    if not libsbml.writeSBMLToFile(document, str(directory / "model.xml")):
+        raise PetabExportError("libsbml could not write model.xml")
+    for name, frame in tables.items():
+        index = {"conditions": "conditionId", "observables": "observableId", "parameters": "parameterId"}.get(name)
+        out = frame.set_index(index) if index else frame
+        out.to_csv(directory / f"{name}.tsv", sep="\t", index=index is not None)
+    problem = {"format_version": 1, "parameter_file": "parameters.tsv",
+               "problems": [{"sbml_files": ["model.xml"], "condition_files": ["conditions.tsv"],
+                             "measurement_files": ["measurements.tsv"], "observable_files": ["observables.tsv"]}]}
+    (directory / "problem.yaml").write_text(yaml.safe_dump(problem, sort_keys=False), encoding="utf-8")
+    loaded = petab.Problem.from_yaml(str(directory / "problem.yaml"))
+    lint_logger = logging.getLogger("petab.v1.lint")
+    level = lint_logger.level
+    lint_logger.setLevel(logging.ERROR)  # "Visualization table not available" is not news
     try:
-        if not libsbml.writeSBMLToFile(document, str(tmp / "model.xml")):
-            raise PetabExportError("libsbml could not write model.xml")
-        for name, frame in tables.items():
-            index = {"conditions": "conditionId", "observables": "observableId", "parameters": "parameterId"}.get(name)
-            out = frame.set_index(index) if index else frame
-            out.to_csv(tmp / f"{name}.tsv", sep="\t", index=index is not None)
-        problem = {"format_version": 1, "parameter_file": "parameters.tsv",
-                   "problems": [{"sbml_files": ["model.xml"], "condition_files": ["conditions.tsv"],
-                                 "measurement_files": ["measurements.tsv"], "observable_files": ["observables.tsv"]}]}
-        (tmp / "problem.yaml").write_text(yaml.safe_dump(problem, sort_keys=False), encoding="utf-8")
-        loaded = petab.Problem.from_yaml(str(tmp / "problem.yaml"))
-        lint_logger = logging.getLogger("petab.v1.lint")
-        level = lint_logger.level
-        lint_logger.setLevel(logging.ERROR)  # "Visualization table not available" is not news
-        try:
-            failed = petab.lint_problem(loaded)
-        finally:
-            lint_logger.setLevel(level)
-        if failed:
-            raise PetabExportError("the generated PEtab problem does not pass petab's linter (see the log above)")
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        failed = petab.lint_problem(loaded)
+    finally:
+        lint_logger.setLevel(level)
+    if failed:
+        raise PetabExportError("the generated PEtab problem does not pass petab's linter (see the log above)")
     return directory / "problem.yaml"
-

@@ -29,9 +29,9 @@ import numpy as np
 from scipy.special import ndtri
 
 from awaken.cohort import streams
+from awaken.cohort.draws import poisson_counts, uniforms
 from awaken.cohort.parameters import CohortScenario, day_number, load_cohort_table
 from awaken.cohort.people import People
-from awaken.cohort.draws import poisson_counts, uniforms
 
 __all__ = ["Source", "influenza_seasons", "covid_waves", "Candidates", "draw_candidates", "influenza_vaccinations",
            "covid_vaccinations", "CovidDoses", "MAX_CANDIDATES", "INFLUENZA", "SARS_COV_2", "PATHOGENS"]

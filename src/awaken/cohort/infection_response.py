@@ -34,8 +34,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from awaken.solvers.virtual_population import PhysiologicalEnvelope, simulate_population
 from awaken.experiments.protocol import Experiment
+from awaken.solvers.virtual_population import PhysiologicalEnvelope, simulate_population
 
 __all__ = ["InfectionResponse", "infection_response", "HUMAN_ENVELOPE", "HORIZON_DAYS", "HUMAN_VIRUSES"]
 

@@ -31,6 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from awaken.lung.parameters import Parameter, check_overrides
+from awaken.schemas import Date, Flag, Real
 
 __all__ = ["CohortTable", "CohortScenario", "load_cohort_table", "CANCER_TYPES", "SUBTYPES", "COUNTRIES",
            "EPOCH"]
@@ -49,7 +50,7 @@ class _Strict(BaseModel):
 class InfluenzaSeasons(_Strict):
     source: str
     peak_month_day: str = Field(pattern=r"^\d\d-\d\d$", description="calendar day of the epidemic peak (MM-DD)")
-    spread_days: float = Field(gt=0, le=120, json_schema_extra={"unit": "d"}, description="SD of the epidemic curve")
+    spread_days: Real = Field(gt=0, le=120, json_schema_extra={"unit": "d"}, description="SD of the epidemic curve")
     pandemic_scaling: dict[str, float] = Field(description="attack-rate factor for seasons starting in these "
                                                            "winters (year of the January peak - 1) when the "
                                                            "pandemic is on")
@@ -58,25 +59,25 @@ class InfluenzaSeasons(_Strict):
 class CovidWave(_Strict):
     name: str
     peak: dt.date
-    spread_days: float = Field(gt=0, le=180, json_schema_extra={"unit": "d"})
-    cumulative_hazard: float = Field(ge=0, le=5, description="hazard accumulated over the wave by a fully "
+    spread_days: Real = Field(gt=0, le=180, json_schema_extra={"unit": "d"})
+    cumulative_hazard: Real = Field(ge=0, le=5, description="hazard accumulated over the wave by a fully "
                                                              "susceptible person aged 65+")
     omicron: bool
     source: str
 
 
 class TestingPeriod(_Strict):
-    from_: dt.date = Field(alias="from")
-    positive: float = Field(ge=0, le=1, description="share of SARS-CoV-2 infections that leave a positive record")
-    negative_per_year: float = Field(ge=0, le=52, json_schema_extra={"unit": "1/y"},
+    from_: Date = Field(alias="from")
+    positive: Real = Field(ge=0, le=1, description="share of SARS-CoV-2 infections that leave a positive record")
+    negative_per_year: Real = Field(ge=0, le=52, json_schema_extra={"unit": "1/y"},
                                      description="negative tests per person-year")
     source: str
 
 
 class Booster(_Strict):
     date: dt.date
-    min_age: float = Field(ge=0, le=120)
-    uptake: float = Field(ge=0, le=1)
+    min_age: Real = Field(ge=0, le=120)
+    uptake: Real = Field(ge=0, le=1)
     source: str
 
 
@@ -123,18 +124,18 @@ class CohortScenario(_Strict):
 
     name: str = Field("default", pattern=r"^[a-z0-9_]+$", max_length=64,
                       description="identifier (lower case, digits, _)")
-    start: dt.date = Field(dt.date(2015, 1, 1), description="first day of follow-up (calendar window start)")
-    end: dt.date = Field(dt.date(2025, 1, 1), description="day after the last day of follow-up (window end)")
+    start: Date = Field(dt.date(2015, 1, 1), description="first day of follow-up (calendar window start)")
+    end: Date = Field(dt.date(2025, 1, 1), description="day after the last day of follow-up (window end)")
     country: Literal["united_kingdom", "united_states"] = Field(
         "united_kingdom", description="life table (UN WPP 2024) and testing policy")
-    pandemic: bool = Field(True, description="SARS-CoV-2 circulates from 2020 (false: the no-pandemic world)")
-    influenza_vaccination: bool = Field(True, description="survivors take seasonal influenza vaccines")
-    covid_vaccination: bool = Field(True, description="survivors take COVID-19 vaccines")
-    cancer_mix: dict[str, float] = Field(default_factory=lambda: {"breast": 0.6, "other": 0.4},
+    pandemic: Flag = Field(True, description="SARS-CoV-2 circulates from 2020 (false: the no-pandemic world)")
+    influenza_vaccination: Flag = Field(True, description="survivors take seasonal influenza vaccines")
+    covid_vaccination: Flag = Field(True, description="survivors take COVID-19 vaccines")
+    cancer_mix: dict[str, Real] = Field(default_factory=lambda: {"breast": 0.6, "other": 0.4},
                                          description="share of each cancer type (breast, other); sums to 1")
-    diagnosis_from: dt.date = Field(dt.date(2000, 1, 1),
+    diagnosis_from: Date = Field(dt.date(2000, 1, 1),
                                     description="diagnosis dates are uniform from this day to the window end")
-    parameters: dict[str, float] = Field(default_factory=dict,
+    parameters: dict[str, Real] = Field(default_factory=dict,
                                          description="overrides of the cohort parameter table (inside its ranges)")
 
     @field_validator("cancer_mix")

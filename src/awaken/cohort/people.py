@@ -22,8 +22,8 @@ from scipy.special import ndtr, ndtri
 from scipy.stats import poisson
 
 from awaken.cohort import streams
-from awaken.cohort.parameters import SUBTYPES, CohortScenario, day_number
 from awaken.cohort.draws import uniforms
+from awaken.cohort.parameters import SUBTYPES, CohortScenario, day_number
 
 __all__ = ["People", "draw_people", "STAGES", "NODES", "AGE_RANGE"]
 

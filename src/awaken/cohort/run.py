@@ -18,7 +18,8 @@ a worker holds one block at a time and the client only row counts. Draws are key
 Example
 -------
 >>> import tempfile, pathlib
->>> from awaken.cohort.run import run_cohort, read_cohort
+>>> from awaken.cohort.run import run_cohort
+>>> from awaken.records import read_cohort
 >>> from awaken.cohort.parameters import CohortScenario
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     run = run_cohort(CohortScenario(), n=300, seed=1, out=pathlib.Path(tmp) / "c", block_size=100,
@@ -29,7 +30,6 @@ Example
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -42,15 +42,14 @@ import pyarrow.parquet as pq
 
 from awaken.cohort.infection_response import InfectionResponse, infection_response
 from awaken.cohort.parameters import CohortScenario
-from awaken.cohort.records import TABLES
 from awaken.cohort.simulate import simulate_block
+from awaken.records import REQUIRED_TABLES, TABLES
 from awaken.runs.directory import RunDirectory, mark_done
 from awaken.runs.execution import Execution
 from awaken.runs.files import temporary_sibling
-from awaken.runs.provenance import read_provenance
 from awaken.schemas import InputError
 
-__all__ = ["CohortRun", "run_cohort", "read_cohort", "cohort_connection", "MAX_PEOPLE", "DEFAULT_BLOCK_SIZE"]
+__all__ = ["CohortRun", "run_cohort", "check_cohort", "simulate_records", "MAX_PEOPLE", "DEFAULT_BLOCK_SIZE"]
 
 MAX_PEOPLE = 100_000_000
 DEFAULT_BLOCK_SIZE = 50_000
@@ -67,12 +66,17 @@ class CohortRun:
     seconds: float
 
 
-def _check(n: int, seed: int, block_size: int) -> None:
-    if not 1 <= n <= MAX_PEOPLE:
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_cohort(n: int, seed: int, block_size: int) -> None:
+    """Check a cohort's size, seed and block size (before any work)."""
+    if not _whole(n) or not 1 <= n <= MAX_PEOPLE:
         raise InputError.field("n", f"the number of people must be >= 1 and <= {MAX_PEOPLE}", n)
-    if not 0 <= seed <= 2**63 - 1:
+    if not _whole(seed) or not 0 <= seed <= 2**63 - 1:
         raise InputError.field("seed", "must be >= 0 and < 2^63", seed)
-    if not 1 <= block_size <= 1_000_000:
+    if not _whole(block_size) or not 1 <= block_size <= 1_000_000:
         raise InputError.field("block_size", "must be >= 1 and <= 1000000 people", block_size)
 
 
@@ -112,7 +116,7 @@ def run_cohort(scenario: CohortScenario, n: int, seed: int, out: str | Path, wor
     ``executor="inline"`` runs the blocks in this process (no Dask), for small runs and tests;
     ``progress(k)`` is called with the number of people of each finished block.
     """
-    _check(n, seed, block_size)
+    check_cohort(n, seed, block_size)
     execution = Execution(workers=workers, scheduler=scheduler, inline=executor == "inline")
     started = time.perf_counter()
     response = infection_response(n=response_individuals)
@@ -141,30 +145,17 @@ def run_cohort(scenario: CohortScenario, n: int, seed: int, out: str | Path, wor
                      seconds=time.perf_counter() - started)
 
 
-def read_cohort(out: str | Path, tables: tuple[str, ...] = TABLES, allow_incomplete: bool = False
-                ) -> dict[str, pd.DataFrame]:
-    """The cohort's tables as DataFrames (rows in person order, as written)."""
-    out = Path(out)
-    record = read_provenance(out)
-    if record is None:
-        raise InputError(f"{out}: not a cohort directory (no run.json)")
-    if not record.get("complete") and not allow_incomplete:
-        raise InputError(f"{out}: the cohort run has not finished; re-run the same command to complete it")
-    frames = {}
+def simulate_records(scenario: CohortScenario, n: int, seed: int, tables: tuple[str, ...] = REQUIRED_TABLES,
+                     block: int = 100_000) -> dict[str, pd.DataFrame]:
+    """The tables of ``n`` survivors in memory (dates as ``datetime64``), for studies that simulate
+    many cohorts (calibration, power) and need no directory: the same people as :func:`run_cohort`."""
+    response = infection_response()
+    parts = [simulate_block(scenario, seed, a, min(n, a + block), response) for a in range(0, n, block)]
+    out = {}
     for name in tables:
-        files = sorted((out / name).glob("block-*.parquet"))
-        frames[name] = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True) if files else \
-            pd.DataFrame()
-    return frames
-
-
-def cohort_connection(out: str | Path):
-    """A DuckDB connection with one view per table over the cohort's Parquet files."""
-    import duckdb
-
-    out = Path(out)
-    con = duckdb.connect()
-    for name in TABLES:
-        pattern = str(out / name / "block-*.parquet").replace("'", "''")
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{pattern}')")
-    return con
+        frame = pd.concat([p[name].to_pandas() for p in parts], ignore_index=True)
+        for column in frame.columns:
+            if column.endswith("date"):
+                frame[column] = pd.to_datetime(frame[column])
+        out[name] = frame
+    return out

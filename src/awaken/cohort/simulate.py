@@ -4,7 +4,7 @@
 (:mod:`~awaken.cohort.people`), when they would die of other causes (:mod:`~awaken.cohort.mortality`)
 or recur (:mod:`~awaken.cohort.natural_history`), which infections they meet and what those do
 (:mod:`~awaken.cohort.exposures`, :mod:`~awaken.cohort.infections`), and then what the record
-shows (:mod:`~awaken.cohort.records`). Every draw is keyed by person id, so a block's tables are
+shows (:mod:`~awaken.records`). Every draw is keyed by person id, so a block's tables are
 the rows of those persons whatever else is simulated, and any block layout gives the same cohort.
 
 Example
@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from awaken.cohort import streams
+from awaken.cohort.draws import exponentials, poisson_counts, uniforms
 from awaken.cohort.exposures import (
     INFLUENZA,
     PATHOGENS,
@@ -38,8 +39,7 @@ from awaken.cohort.mortality import background_death_days, life_table
 from awaken.cohort.natural_history import lung_share, metastatic_survival_days, recurrence_days
 from awaken.cohort.parameters import SUBTYPES, CohortScenario, day_number, load_cohort_table
 from awaken.cohort.people import NODES, OTHER, STAGES, draw_people
-from awaken.cohort.draws import exponentials, poisson_counts, uniforms
-from awaken.cohort.records import SCHEMAS
+from awaken.records import SCHEMAS
 
 __all__ = ["simulate_block"]
 

@@ -30,10 +30,10 @@ import libsbml
 import libsedml
 import yaml
 
-from awaken.lung import equations
 from awaken.experiments.catalogue import resolve_experiment, with_overrides
 from awaken.experiments.protocol import Experiment
 from awaken.export.sbml import READOUT_PREFIX, consistency_report, sbml_document
+from awaken.lung import equations
 
 __all__ = ["OmexExportError", "sedml_document", "write_omex", "KISAO_CVODE", "SEDML_RTOL"]
 

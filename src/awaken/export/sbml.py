@@ -40,15 +40,15 @@ import numpy as np
 import sympy
 from sympy.printing.str import StrPrinter
 
+from awaken.experiments.catalogue import resolve_experiment
+from awaken.experiments.protocol import Experiment
+from awaken.export.units import parse_unit, sbml_unit_id
 from awaken.lung import equations
 from awaken.lung.compiled import CompiledModel, compiled_model
-from awaken.experiments.catalogue import resolve_experiment
-from awaken.solvers.schedule import animal_setup, infection_event, schedule
 from awaken.lung.parameters import Parameter, load_parameter_table
-from awaken.experiments.protocol import Experiment
+from awaken.runs.files import atomic_write_text
 from awaken.solvers.reference import PREEQUILIBRATION_DAYS, initial_state
-from awaken.solvers.schedule import Event
-from awaken.export.units import parse_unit, sbml_unit_id
+from awaken.solvers.schedule import Event, animal_setup, infection_event, schedule
 
 __all__ = ["SBMLExportError", "sbml_document", "parametric_document", "schedule_parameters", "sbml_string",
            "write_sbml", "consistency_report", "READOUT_PREFIX", "REACTION_PREFIX", "SWITCHED_CONTROLS", "NEVER"]
@@ -460,12 +460,12 @@ def sbml_string(experiment: str | Experiment = "influenza", params: dict[str, fl
 
 
 def write_sbml(path: str | Path, experiment: str | Experiment = "influenza",
-               params: dict[str, float] | None = None, preequilibration: bool = False) -> Path:
-    """Write the SBML document atomically (temporary name, then rename) and return the path."""
-    path = Path(path)
-    text = sbml_string(experiment, params, preequilibration)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
-
+               params: dict[str, float] | None = None, preequilibration: bool = False) -> libsbml.SBMLDocument:
+    """Write the SBML document atomically (temporary name, then rename) after libsbml's consistency
+    check finds no error; returns the document."""
+    document = sbml_document(experiment, params, preequilibration=preequilibration)
+    n_errors, _, messages = consistency_report(document)
+    if n_errors:
+        raise SBMLExportError(f"libsbml found {n_errors} errors in the generated document: " + "; ".join(messages[:3]))
+    atomic_write_text(path, libsbml.writeSBMLToString(document))
+    return document

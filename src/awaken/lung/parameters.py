@@ -32,7 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["Parameter", "VirusStrain", "ParameterTable", "load_parameter_table", "draw_individuals", "VIRUS_KINDS",
-           "check_overrides"]
+           "check_overrides", "fitted_parameters", "SPECIES"]
 
 #: The mouse virus strains (the study's experiments); other species name their own strains.
 VIRUS_KINDS = ("influenza_a_pr8", "sars_cov_2_ma10")
@@ -175,6 +175,11 @@ def _inherited(document: dict[str, Any], parent: ParameterTable) -> dict[str, An
         viruses[kind] = strain
     return {"species": document["species"], "description": document["description"],
             "host": _replace(parent.host, document.get("host", []), "host"), "viruses": viruses}
+
+
+def fitted_parameters(species: str = "mouse", virus: str = "influenza_a_pr8") -> list[Parameter]:
+    """The parameters the calibration estimates: those the parameter table says were tuned (``calibrated_to``)."""
+    return [p for p in load_parameter_table(species).parameters(virus) if p.calibrated_to]
 
 
 def draw_individuals(

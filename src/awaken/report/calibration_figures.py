@@ -13,13 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from awaken.report import figures  # noqa: F401 - shared matplotlib style and the Agg backend
-
-import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 
 __all__ = ["waterfall", "profile_grid", "ensemble_marginals", "RATIO_95"]
 

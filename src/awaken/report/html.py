@@ -1,5 +1,9 @@
 """The self-contained HTML report of a run (Jinja2; figures embedded, no external files).
 
+What a report shows is a typed :class:`Report` (its sections :class:`CohortSection` and the
+calibration ensemble's :class:`~awaken.calibration.ensemble.EnsembleSummary`), rendered by
+:meth:`Report.render`; the calibration report of ``awaken fit`` has its own template.
+
 Example
 -------
 >>> from awaken.report.html import format_value
@@ -11,13 +15,22 @@ from __future__ import annotations
 
 import base64
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup, escape
 
-__all__ = ["ReportFigure", "render_report", "render_template", "format_value", "format_band"]
+if TYPE_CHECKING:  # types only: the report reads what the layers below produced
+    from awaken.calibration.ensemble import EnsembleSummary
+    from awaken.cohort.parameters import CohortScenario
+    from awaken.experiments.protocol import Experiment
+    from awaken.lung.parameters import Parameter
+    from awaken.scorecard import Scorecard
+    from awaken.studies.flatiron import FlatironResult
+    from awaken.studies.ukb import UKBResult
+
+__all__ = ["ReportFigure", "Report", "CohortSection", "render_template", "format_value", "format_band"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,51 @@ def render_template(name: str, **context: Any) -> str:
     return _environment().get_template(name).render(**context)
 
 
-def render_report(**context: Any) -> str:
-    """Render ``report.html.j2`` with ``context`` (see the template for the names it uses)."""
-    return render_template("report.html.j2", **context)
+@dataclass(frozen=True)
+class CohortSection:
+    """The flagship's cohort: the same survivors with and without the pandemic, and the study's designs on them."""
+
+    people: int
+    seed: int
+    scenario: CohortScenario
+    arms: tuple[str, ...]
+    labels: dict[str, str]
+    counts: dict[str, dict[str, float]]  # arm -> row key -> count
+    rows: tuple[tuple[str, str], ...]  # row key, label
+    figures: list[ReportFigure]
+    response: dict[str, dict[str, float]]  # pathogen -> summary of the DCC fold change
+    awakening_strength: float
+    ukb: UKBResult
+    flatiron: FlatironResult
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything ``report.html`` shows for a run of virtual experiments."""
+
+    title: str
+    intro: str
+    provenance: dict[str, Any]
+    figures: list[ReportFigure]
+    experiments: list[Experiment]
+    mice: int
+    parameters: list[Parameter]
+    parameter_label: str
+    tables: list[str]
+    scorecard: Scorecard | None = None
+    ensemble: EnsembleSummary | None = None
+    cohort: CohortSection | None = None
+    engine: str = "reference"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def render(self) -> str:
+        scores = list(self.scorecard) if self.scorecard is not None else []
+        mouse = [s for s in (self.scorecard.mouse if self.scorecard else []) if s.passed is not None]
+        human = [s for s in (self.scorecard.human if self.scorecard else []) if s.passed is not None]
+        return render_template(
+            "report.html.j2", title=self.title, intro=self.intro, prov=self.provenance, scores=scores,
+            n_scored=len(mouse), n_passed=sum(bool(s.passed) for s in mouse), n_failed=sum(not s.passed for s in mouse),
+            n_pending=sum(s.passed is None for s in scores), n_human=len(human),
+            n_human_passed=sum(bool(s.passed) for s in human), figures=self.figures, experiments=self.experiments,
+            mice=self.mice, ensemble=self.ensemble, parameters=self.parameters, parameter_virus=self.parameter_label,
+            tables=self.tables, cohort=self.cohort, engine=self.engine)

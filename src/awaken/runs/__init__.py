@@ -9,9 +9,3 @@
 
 Nothing here knows any science: the layers above hand it tables, figures and tasks.
 """
-
-from awaken.runs.directory import RunDirectory
-from awaken.runs.execution import Execution
-from awaken.runs.progress import ProgressFactory, progress_bars
-
-__all__ = ["Execution", "ProgressFactory", "RunDirectory", "progress_bars"]

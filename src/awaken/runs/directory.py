@@ -50,13 +50,14 @@ import tempfile
 import threading
 import uuid
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from awaken.runs.files import atomic_write_bytes, atomic_write_text, jsonable, temporary_sibling
 from awaken.runs.provenance import PROVENANCE_FILE, provenance, read_provenance, utc_now
 from awaken.schemas import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["RunDirectory", "check_destination", "protected_paths", "mark_done", "MARKERS", "PARTIAL_MARKER"]
 
@@ -210,7 +211,8 @@ class RunDirectory:
                 changed = [k for k in sorted(set(theirs) | set(self.settings)) if theirs.get(k) != self.settings.get(k)]
                 detail = ", ".join(f"{k} ({theirs.get(k)} there, {self.settings.get(k)} now)" for k in changed)
                 raise InputError.field(field, f"holds a {previous.get('kind', 'different')} run with other settings"
-                                              + (f": {detail}" if detail else ""), self.destination, remedy="overwrite")
+                                              + (f" ({detail})" if detail else "") + "; choose a new directory",
+                                       self.destination, remedy="overwrite")
             self.resuming = True
         self._replace = existing is not None and overwrite
         self.path = self.destination if resumable else \

@@ -61,12 +61,19 @@ def rich_progress(console: Console | None = None) -> Iterator[ProgressFactory]:
     columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[unit]}", markup=False), _RateColumn(), TimeElapsedColumn(), TextColumn("left"),
                TimeRemainingColumn())
-    with Progress(*columns, console=console or Console(stderr=True), transient=False) as display:
-        def factory(description: str, total: int, unit: str = "items") -> Advance:
-            task = display.add_task(description, total=total, unit=unit)
-            return lambda n: display.advance(task, n)
+    display = Progress(*columns, console=console or Console(stderr=True), transient=False)
 
+    def factory(description: str, total: int, unit: str = "items") -> Advance:
+        if not display.live.is_started:  # shown from the first bar on: an input error prints no empty display
+            display.start()
+        task = display.add_task(description, total=total, unit=unit)
+        return lambda n: display.advance(task, n)
+
+    try:
         yield factory
+    finally:
+        if display.live.is_started:
+            display.stop()
 
 
 @contextlib.contextmanager

@@ -39,7 +39,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["provenance", "scenario_record", "read_provenance", "is_awaken_run", "utc_now", "version",
+__all__ = ["provenance", "python_call", "scenario_record", "read_provenance", "is_awaken_run", "utc_now", "version",
            "FORMAT", "FORMAT_VERSION", "PROVENANCE_FILE", "DEPENDENCIES"]
 
 FORMAT = "awaken-run"
@@ -85,6 +85,13 @@ def _dependencies() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return versions
+
+
+def python_call(function: str, **arguments: Any) -> list[str]:
+    """How a run made from Python is recorded as its "command": ``["python", "awaken.f(a=1, ...)"]``."""
+    shown = ", ".join(f"{k}={str(v)!r}" if isinstance(v, Path) else f"{k}={v!r}" for k, v in arguments.items()
+                      if v is not None)
+    return ["python", f"awaken.{function}({shown})"]
 
 
 def scenario_record(scenario: Any) -> dict[str, Any]:

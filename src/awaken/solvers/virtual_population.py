@@ -22,24 +22,25 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from awaken.schemas import InputError
 from awaken.experiments.catalogue import resolve_experiment
-from awaken.solvers.schedule import animal_setup
-from awaken.solvers.fast import BatchResult, DEFAULT_RTOL, FastSolver
+from awaken.experiments.protocol import MAX_DAYS, Experiment
+from awaken.experiments.results import VIRUS_DETECTION_LIMIT
 from awaken.lung.parameters import (
     ParameterTable,
     draw_individuals,
     load_parameter_table,
 )
-from awaken.experiments.protocol import Experiment, MAX_DAYS
-from awaken.experiments.results import VIRUS_DETECTION_LIMIT
+from awaken.schemas import InputError, Real
+from awaken.solvers.fast import DEFAULT_RTOL, BatchResult, FastSolver
+from awaken.solvers.schedule import animal_setup
 
-__all__ = ["PhysiologicalEnvelope", "Population", "simulate_population", "DEFAULT_OUTPUT_DAYS", "MAX_INDIVIDUALS"]
+__all__ = ["PhysiologicalEnvelope", "Population", "simulate_population", "check_population", "DEFAULT_OUTPUT_DAYS", "MAX_INDIVIDUALS"]
 
 DEFAULT_OUTPUT_DAYS: tuple[float, ...] = (0, 3, 6, 9, 12, 15, 21, 28, 42, 60, 90, 120)
 MAX_INDIVIDUALS = 10_000_000
@@ -60,13 +61,13 @@ class PhysiologicalEnvelope(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    virus_cleared_by_day: float = Field(14.0, gt=0, le=MAX_DAYS, json_schema_extra={"unit": "d after infection"},
+    virus_cleared_by_day: Real = Field(14.0, gt=0, le=MAX_DAYS, json_schema_extra={"unit": "d after infection"},
                                         description="titre must be below the detection limit from this day on "
                                                     "(plausible 10-21)")
-    virus_detection_limit: float = Field(VIRUS_DETECTION_LIMIT, gt=0, json_schema_extra={"unit": "infectious unit/mL"},
+    virus_detection_limit: Real = Field(VIRUS_DETECTION_LIMIT, gt=0, json_schema_extra={"unit": "infectious unit/mL"},
                                          description="TCID50/plaque assays of lung homogenate detect about 10/mL "
                                                      "(the scorecard's limit)")
-    il6_peak_range: tuple[float, float] = Field((20.0, 5000.0), json_schema_extra={"unit": "pg/mL"},
+    il6_peak_range: tuple[Real, Real] = Field((20.0, 5000.0), json_schema_extra={"unit": "pg/mL"},
                                                 description="allowed range of the peak lavage IL-6 after infection")
 
     @model_validator(mode="after")
@@ -98,7 +99,7 @@ class Population:
     individual (``individual`` is its candidate index, so it can be re-simulated alone).
     """
 
-    scenario: Experiment
+    experiment: Experiment
     readouts: pd.DataFrame
     parameters: pd.DataFrame
     candidates: int
@@ -121,7 +122,28 @@ def _screening_days(scenario: Experiment, output_days: np.ndarray, envelope: Phy
     return np.array(sorted(d for d in days if 0 <= d <= end))
 
 
-def simulate_population(experiment: str | Experiment, n: int, seed: int = 0,
+def check_population(experiment: Experiment, n: int, output_days: Sequence[float], days: float | None = None
+                     ) -> tuple[np.ndarray, float]:
+    """Check a population's size and days before any work; return the sorted output days and the run length."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_INDIVIDUALS:
+        raise InputError.field("n", f"must be >= 1 and <= {MAX_INDIVIDUALS}", n)
+    try:
+        out = np.asarray(sorted(set(float(d) for d in output_days)), dtype=float)
+    except (TypeError, ValueError):
+        raise InputError.field("output_days", "give numbers of days, e.g. 0, 15, 28", output_days) from None
+    if out.size == 0 or not np.all(np.isfinite(out)) or out[0] < 0 or out[-1] > MAX_DAYS:
+        raise InputError.field("output_days", f"days must lie within [0, {MAX_DAYS}] d", list(output_days))
+    end = float(days) if days is not None else float(out[-1])
+    if not 0 < end <= MAX_DAYS or out[-1] > end:
+        raise InputError.field("days", f"must be in (0, {MAX_DAYS}] d and cover the output days (last {out[-1]:g})",
+                               days)
+    if experiment.virus is not None and experiment.virus.day >= end:
+        raise InputError.field("output_days", f"the last day ({end:g}) must come after the infection "
+                                              f"(day {experiment.virus.day:g})", list(output_days))
+    return out, end
+
+
+def simulate_population(experiment: str | Path | Experiment, n: int, seed: int = 0,
                         output_days: Sequence[float] = DEFAULT_OUTPUT_DAYS, days: float | None = None,
                         envelope: PhysiologicalEnvelope | None = None, variability: bool = True,
                         rtol: float = DEFAULT_RTOL, max_candidates: int | None = None,
@@ -132,17 +154,8 @@ def simulate_population(experiment: str | Experiment, n: int, seed: int = 0,
     (``None``: accept all); ``max_candidates`` (default ``20 n``) stops a screen that accepts too
     few. ``progress(k)`` is called with the number of individuals accepted in each batch.
     """
-    scenario = resolve_experiment(experiment) if isinstance(experiment, str) else experiment
-    if not 1 <= n <= MAX_INDIVIDUALS:
-        raise InputError(f"n = {n}: must be between 1 and {MAX_INDIVIDUALS}")
-    out = np.asarray(sorted(set(float(d) for d in output_days)), dtype=float)
-    if out.size == 0 or out[0] < 0 or out[-1] > MAX_DAYS:
-        raise InputError(f"output_days must be non-empty and lie within [0, {MAX_DAYS}] d")
-    end = float(days) if days is not None else float(out[-1])
-    if not 0 < end <= MAX_DAYS or out[-1] > end:
-        raise InputError(f"days = {end:g}: must be in (0, {MAX_DAYS}] and cover the output days (last {out[-1]:g})")
-    if scenario.virus is not None and scenario.virus.day >= end:
-        raise InputError(f"days = {end:g}: the infection on day {scenario.virus.day:g} must lie inside the run")
+    scenario = resolve_experiment(experiment)
+    out, end = check_population(scenario, n, output_days, days)
     max_candidates = max_candidates or 20 * n
     solver = FastSolver(rtol=rtol)
     table = load_parameter_table(scenario.species)
@@ -182,7 +195,7 @@ def simulate_population(experiment: str | Experiment, n: int, seed: int = 0,
         if progress is not None and chosen.size:
             progress(int(chosen.size))
     readouts = pd.concat(frames, ignore_index=True)
-    return Population(scenario=scenario, readouts=readouts, parameters=pd.DataFrame(rows), candidates=candidates,
+    return Population(experiment=scenario, readouts=readouts, parameters=pd.DataFrame(rows), candidates=candidates,
                       accepted=accepted, envelope=envelope, steps_mean=float(np.concatenate(steps).mean()),
                       rtol=rtol)
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from awaken.schemas import Date, Integer, Real
 from awaken.studies.ukb import _ratio_row
 from awaken.survival import AalenJohansen, CoxPH
 from awaken.survival.design import exposure_intervals
@@ -40,14 +41,14 @@ _COVARIATES = ["age_per_10y", "stage_number", "er_negative", "her2_positive"]
 class FlatironSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pandemic_start: dt.date = Field(dt.date(2020, 3, 1), description="origin of the calendar time scale")
-    exposure_end: dt.date = Field(dt.date(2021, 3, 1), description="recorded diagnoses up to this day count "
+    pandemic_start: Date = Field(dt.date(2020, 3, 1), description="origin of the calendar time scale")
+    exposure_end: Date = Field(dt.date(2021, 3, 1), description="recorded diagnoses up to this day count "
                                   "(the study's data pre-date vaccination)")
-    follow_up_end: dt.date = Field(dt.date(2022, 3, 1), description="end of follow-up for lung metastasis "
+    follow_up_end: Date = Field(dt.date(2022, 3, 1), description="end of follow-up for lung metastasis "
                                    "(assumption: one year after the last exposure)")
-    curve_months: float = Field(12.0, gt=0, le=60, json_schema_extra={"unit": "month"},
+    curve_months: Real = Field(12.0, gt=0, le=60, json_schema_extra={"unit": "month"},
                                 description="horizon of the cumulative incidence read-out")
-    seed: int = Field(0, ge=0, description="random order of matching")
+    seed: Integer = Field(0, ge=0, description="random order of matching")
 
     @model_validator(mode="after")
     def _ordered(self) -> FlatironSettings:

@@ -22,13 +22,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from awaken.cohort.parameters import CohortScenario
+from awaken.runs.execution import Execution
+
+if TYPE_CHECKING:
+    import pandas as pd
+from awaken.schemas import Integer, Real
 
 __all__ = ["PowerSettings", "PowerResult", "power_curve", "replicate"]
 
@@ -40,14 +44,14 @@ class PowerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     design: Literal["flatiron", "ukb"] = Field("flatiron", description="the analysis recipe")
-    n: int = Field(36_845, ge=100, le=10_000_000, json_schema_extra={"unit": "people"},
+    n: Integer = Field(36_845, ge=100, le=10_000_000, json_schema_extra={"unit": "people"},
                    description="people simulated per replicate (Flatiron: 36,845 breast cancer patients)")
-    strengths: tuple[float, ...] = Field((0.0, 0.0005, 0.001, 0.002, 0.004, 0.008),
+    strengths: tuple[Real, ...] = Field((0.0, 0.0005, 0.001, 0.002, 0.004, 0.008),
                                          description="true effects: values of awakening_strength (0 = none)")
-    replicates: int = Field(100, ge=2, le=100_000, description="simulated cohorts per effect")
-    alpha: float = Field(0.05, gt=0, lt=1, description="two-sided significance level")
-    target_power: float = Field(0.8, gt=0, lt=1, description="power that defines the smallest detectable ratio")
-    seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of replicate 0 (replicate r uses seed + r)")
+    replicates: Integer = Field(100, ge=2, le=100_000, description="simulated cohorts per effect")
+    alpha: Real = Field(0.05, gt=0, lt=1, description="two-sided significance level")
+    target_power: Real = Field(0.8, gt=0, lt=1, description="power that defines the smallest detectable ratio")
+    seed: Integer = Field(0, ge=0, le=2**32 - 1, description="seed of replicate 0 (replicate r uses seed + r)")
 
     @field_validator("strengths")
     @classmethod
@@ -66,9 +70,9 @@ class PowerSettings(BaseModel):
 
 def replicate(settings: PowerSettings, strength: float, index: int) -> dict[str, float]:
     """Simulate and analyse one cohort; returns the estimate and its p-value."""
-    from awaken.studies.calibration import simulate_records
-
     import warnings
+
+    from awaken.cohort.run import simulate_records
 
     records = simulate_records(settings.scenario(strength), settings.n, settings.seed + index)
     # A small cohort may have no outcome among the exposed: the likelihood is monotone, the estimate
@@ -108,6 +112,8 @@ class PowerResult:
 
 
 def _summarise(settings: PowerSettings, rows: pd.DataFrame) -> tuple[pd.DataFrame, float | None]:
+    import pandas as pd
+
     significant = (rows["p"] < settings.alpha) & (rows["estimate"] > 1)
     grouped = rows.assign(significant=significant).groupby("strength")
     curve = pd.DataFrame({
@@ -133,12 +139,13 @@ def _summarise(settings: PowerSettings, rows: pd.DataFrame) -> tuple[pd.DataFram
     return curve, smallest
 
 
-def power_curve(settings: PowerSettings, executor: Literal["dask", "inline"] = "dask", workers: int = 2,
-                scheduler: str | None = None, progress: Callable[[int], None] | None = None) -> PowerResult:
-    """Every (effect, replicate) simulated and analysed; results do not depend on the executor."""
-    from awaken.runs.execution import Execution
+def power_curve(settings: PowerSettings, execution: Execution | None = None,
+                progress: Callable[[int], None] | None = None) -> PowerResult:
+    """Every (effect, replicate) simulated and analysed on ``execution`` (default: in this process);
+    the results do not depend on where they ran."""
+    import pandas as pd
 
-    execution = Execution(workers=workers, scheduler=scheduler, inline=executor == "inline")
+    execution = execution or Execution(inline=True)
     tasks = [(settings, s, r) for s in settings.strengths for r in range(settings.replicates)]
     results = execution.map(replicate, tasks, advance=progress, name="awaken-power")
     rows = pd.DataFrame(results).sort_values(["strength", "replicate"], ignore_index=True)

@@ -26,10 +26,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from awaken.schemas import Date, Integer, Real
 from awaken.survival import CoxPH, LogisticRegression
 from awaken.survival.design import exposure_intervals, landmark
+from awaken.targets import published
 
-__all__ = ["UKBSettings", "UKBResult", "ukb_analysis", "ukb_cohort"]
+__all__ = ["UKBSettings", "UKBResult", "ukb_analysis", "ukb_cohort", "human_targets"]
 
 
 class UKBSettings(BaseModel):
@@ -37,13 +39,13 @@ class UKBSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pandemic_start: dt.date = Field(dt.date(2020, 3, 1), description="start of the first pandemic year")
-    first_year_end: dt.date = Field(dt.date(2021, 3, 1), description="end of the testing year (before vaccines)")
-    survivor_years: float = Field(5.0, ge=0, le=50, json_schema_extra={"unit": "y"},
+    pandemic_start: Date = Field(dt.date(2020, 3, 1), description="start of the first pandemic year")
+    first_year_end: Date = Field(dt.date(2021, 3, 1), description="end of the testing year (before vaccines)")
+    survivor_years: Real = Field(5.0, ge=0, le=50, json_schema_extra={"unit": "y"},
                                   description="diagnosed at least this long before the pandemic start")
-    follow_up_end: dt.date = Field(dt.date(2022, 12, 31), description="end of follow-up for cancer death "
+    follow_up_end: Date = Field(dt.date(2022, 12, 31), description="end of follow-up for cancer death "
                                    "(the study does not publish it: assumption, UK death records to late 2022)")
-    windows_months: tuple[int, int] = Field((0, 12), description="time-since-infection windows of the hazard "
+    windows_months: tuple[Integer, Integer] = Field((0, 12), description="time-since-infection windows of the hazard "
                                             "ratios (months): 0-12 and 12+")
 
     @model_validator(mode="after")
@@ -152,3 +154,21 @@ def ukb_analysis(tables: dict[str, pd.DataFrame], settings: UKBSettings | None =
         .rename_axis("months since positive test")
     return UKBResult(settings=settings, counts=counts, odds_ratios=odds_ratios, hazard_ratios=hazard_ratios,
                      data=data)
+
+
+def human_targets(result: UKBResult) -> dict[str, tuple[float, str]]:
+    """H1 and H2 as the scorecard reads them, from a UK Biobank recipe result."""
+    odds = result.odds_ratios.loc["adjusted"]
+    hr = result.hazard_ratios
+    ratio = float(hr["HR"].iloc[0] / hr["HR"].iloc[1]) if hr["HR"].iloc[1] > 0 else float(np.inf)
+    counts = result.counts
+    return {
+        "H1_ukb_cancer_death": (float(odds["OR"]), (
+            f"UK Biobank recipe on the simulated cohort: {counts['tested_survivors']:,} tested survivors, "
+            f"{counts['positive']:,} positive; adjusted OR 95% CI {odds['lower']:.2f}-{odds['upper']:.2f}; "
+            f"awakening_strength calibrated to the published {published('H1_ukb_cancer_death')['estimate']:g}")),
+        "H2_first_year": (ratio, (
+            f"HR 0-12 months {hr['HR'].iloc[0]:.2f} ({hr['lower'].iloc[0]:.2f}-{hr['upper'].iloc[0]:.2f}) vs "
+            f"12+ months {hr['HR'].iloc[1]:.2f} ({hr['lower'].iloc[1]:.2f}-{hr['upper'].iloc[1]:.2f}); "
+            f"a check, not fitted")),
+    }

@@ -1,14 +1,16 @@
-"""The EHR-shaped tables a cohort run writes: one schema, defined once.
+"""Records: the EHR-shaped tables a cohort writes and the analyses read - one schema, defined once.
 
-``docs/data.md`` documents these tables column by column (a test keeps the two in step), the
-analysis layer (:mod:`awaken.survival.design`, ``awaken analyze``) reads exactly them, and a user's
-own registry or EHR extract in the same shape can take their place. Columns whose name starts
-with ``latent_`` are the simulation's truth (never in a real record); drop them to get what an
-analyst would see.
+``docs/data.md`` documents these tables column by column (a test keeps the two in step). The
+cohort (:mod:`awaken.cohort`) writes them; the study recipes (:mod:`awaken.studies`, ``awaken
+analyze``) read exactly them, from a cohort directory or from a user's own registry or EHR extract
+in the same shape (a directory of ``<table>.parquet`` or ``<table>.csv`` files). Every table is
+checked against the schema before any analysis (:func:`load_records`) and dates become
+``datetime64``. Columns whose name starts with ``latent_`` are the simulation's truth (never in a
+real record; optional when reading); the ``infections`` table (the truth) is never needed.
 
 Example
 -------
->>> from awaken.cohort.records import SCHEMAS
+>>> from awaken.records import SCHEMAS
 >>> sorted(SCHEMAS)
 ['deaths', 'infections', 'metastases', 'patients', 'tests', 'vaccinations']
 >>> SCHEMAS["deaths"].names
@@ -17,10 +19,19 @@ Example
 
 from __future__ import annotations
 
-import numpy as np
-import pyarrow as pa
+from pathlib import Path
 
-__all__ = ["SCHEMAS", "TABLES", "CATEGORIES", "ONE_ROW_PER_PERSON", "validate_table", "SchemaError"]
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from awaken.runs.provenance import read_provenance
+from awaken.schemas import InputError
+
+__all__ = ["SCHEMAS", "TABLES", "CATEGORIES", "ONE_ROW_PER_PERSON", "REQUIRED_TABLES", "validate_table",
+           "SchemaError", "load_records", "read_cohort", "cohort_connection"]
 
 _string = pa.string()
 SCHEMAS: dict[str, pa.Schema] = {
@@ -49,6 +60,8 @@ SCHEMAS: dict[str, pa.Schema] = {
     ]),
 }
 TABLES = tuple(SCHEMAS)
+#: what the study recipes read (never the infections: the truth is not in a real record)
+REQUIRED_TABLES = ("patients", "tests", "metastases", "deaths")
 #: tables with at most one row per person (the first distant metastasis; death)
 ONE_ROW_PER_PERSON = ("patients", "metastases", "deaths")
 
@@ -113,3 +126,75 @@ def validate_table(name: str, table: pa.Table, required_only: bool = False) -> N
         if (counts > 1).any():
             raise SchemaError(f"{name}.person_id: repeated values {unique[counts > 1][:5].tolist()} "
                               f"({name} has at most one row per person)")
+
+
+def _check_complete(root: Path, field: str) -> None:
+    record = read_provenance(root)
+    if record is not None and record.get("kind") in ("cohort", None) and not record.get("complete", True):
+        raise InputError.field(field, "the cohort run has not finished; re-run the same command to complete it", root)
+
+
+def _read(root: Path, name: str) -> pa.Table:
+    directory, parquet, csv = root / name, root / f"{name}.parquet", root / f"{name}.csv"
+    schema = SCHEMAS[name]
+    if directory.is_dir():
+        files = sorted(directory.glob("*.parquet"))
+        if not files:
+            raise InputError(f"{directory}: no Parquet files")
+        return pa.concat_tables([pq.read_table(f) for f in files])
+    if parquet.is_file():
+        return pq.read_table(parquet)
+    if csv.is_file():
+        types = {f.name: f.type for f in schema}
+        return pacsv.read_csv(csv, convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True))
+    raise InputError(f"{root}: no {name} table (expected {name}/*.parquet, {name}.parquet or {name}.csv)")
+
+
+def load_records(location: str | Path, tables: tuple[str, ...] = REQUIRED_TABLES, field: str = "cohort"
+                 ) -> dict[str, pd.DataFrame]:
+    """The checked tables of ``location`` as DataFrames with ``datetime64`` dates."""
+    root = Path(location)
+    if not root.is_dir():
+        raise InputError.field(field, "no such directory", root)
+    _check_complete(root, field)
+    out = {}
+    for name in tables:
+        table = _read(root, name)
+        try:
+            validate_table(name, table, required_only=True)
+        except SchemaError as err:
+            raise InputError.field(field, str(err), root) from None
+        frame = table.to_pandas()
+        for field in SCHEMAS[name]:
+            if pa.types.is_date32(field.type) and field.name in frame:
+                frame[field.name] = pd.to_datetime(frame[field.name])
+        out[name] = frame
+    return out
+
+
+def read_cohort(out: str | Path, tables: tuple[str, ...] = TABLES, allow_incomplete: bool = False
+                ) -> dict[str, pd.DataFrame]:
+    """A cohort directory's tables as DataFrames, rows in person order as written (dates as written)."""
+    out = Path(out)
+    if read_provenance(out) is None:
+        raise InputError.field("cohort", "not a cohort directory (no run.json)", out)
+    if not allow_incomplete:
+        _check_complete(out, "cohort")
+    frames = {}
+    for name in tables:
+        files = sorted((out / name).glob("block-*.parquet"))
+        frames[name] = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True) if files else \
+            pd.DataFrame()
+    return frames
+
+
+def cohort_connection(out: str | Path):
+    """A DuckDB connection with one view per table over a cohort directory's Parquet files."""
+    import duckdb
+
+    out = Path(out)
+    con = duckdb.connect()
+    for name in TABLES:
+        pattern = str(out / name / "block-*.parquet").replace("'", "''")
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{pattern}')")
+    return con

@@ -1,0 +1,70 @@
+"""The study's two designs on records, from Python: the twins of ``awaken analyze ukb|flatiron``.
+
+``records`` is a directory (an ``awaken cohort`` run, or ``<table>.parquet``/``<table>.csv`` files
+in the documented schema, ``docs/data.md``) or tables already in memory. With ``out`` the result
+is kept as a run directory (``analysis.json`` and ``run.json``).
+
+Example
+-------
+>>> import tempfile, pathlib, awaken
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     run = awaken.simulate_cohort(n=20_000, seed=3, out=pathlib.Path(tmp) / "c", inline=True)
+...     result = awaken.analyze_ukb(run.out)
+>>> result.odds_ratios.index.tolist()
+['crude', 'adjusted']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from awaken.records import load_records
+from awaken.runs.directory import RunDirectory
+from awaken.runs.provenance import python_call
+from awaken.studies.flatiron import FlatironResult, FlatironSettings, flatiron_analysis
+from awaken.studies.ukb import UKBResult, UKBSettings, ukb_analysis
+
+__all__ = ["analyze_ukb", "analyze_flatiron", "load_records"]
+
+Records = str | Path | Mapping[str, pd.DataFrame]
+
+
+def _tables(records: Records) -> dict[str, pd.DataFrame]:
+    return dict(records) if isinstance(records, Mapping) else load_records(records)
+
+
+def _keep(result: Any, kind: str, records: Records, out: str | Path | None, overwrite: bool,
+          command: list[str] | None, function: str) -> None:
+    if out is None:
+        return
+    source = None if isinstance(records, Mapping) else str(records)
+    with RunDirectory(out, kind=kind, overwrite=overwrite, settings={"records": source, **result.to_dict()["settings"]},
+                      command=command or python_call(function, records=source, out=out)) as run:
+        run.write_json("analysis.json", result.to_dict())
+        run.results = {"counts": result.counts}
+
+
+def analyze_ukb(records: Records, settings: UKBSettings | None = None, *, out: str | Path | None = None,
+                overwrite: bool = False, command: list[str] | None = None) -> UKBResult:
+    """UK Biobank design: SARS-CoV-2 test-positive vs test-negative survivors, cancer-specific death
+    (odds ratios crude and adjusted; hazard ratios 0-12 and 12+ months after the positive test)."""
+    if out is not None:
+        RunDirectory(out, overwrite=overwrite)  # refused before the analysis, not after
+    result = ukb_analysis(_tables(records), settings)
+    _keep(result, "analysis-ukb", records, out, overwrite, command, "analyze_ukb")
+    return result
+
+
+def analyze_flatiron(records: Records, settings: FlatironSettings | None = None, *, out: str | Path | None = None,
+                     overwrite: bool = False, command: list[str] | None = None) -> FlatironResult:
+    """Flatiron design: recorded COVID-19 as a time-varying exposure, lung metastasis with death
+    competing (cause-specific hazard ratios, matched cumulative incidence)."""
+    if out is not None:
+        RunDirectory(out, overwrite=overwrite)
+    result = flatiron_analysis(_tables(records), settings)
+    _keep(result, "analysis-flatiron", records, out, overwrite, command, "analyze_flatiron")
+    return result

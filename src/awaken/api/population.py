@@ -1,0 +1,75 @@
+"""Virtual populations of the lung model from Python: the twin of ``awaken population``.
+
+Example
+-------
+>>> import awaken
+>>> pop = awaken.simulate_population("influenza", n=8, seed=1, output_days=[0, 15, 28])
+>>> sorted(pop.readouts["day"].unique().tolist()), pop.accepted
+([0.0, 15.0, 28.0], 8)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from awaken.experiments.catalogue import resolve_experiment
+from awaken.experiments.protocol import Experiment
+from awaken.runs.directory import RunDirectory
+from awaken.runs.execution import solver_threads
+from awaken.runs.progress import ProgressFactory, progress_bars
+from awaken.runs.provenance import python_call
+from awaken.solvers.fast import DEFAULT_RTOL
+from awaken.solvers.virtual_population import (
+    DEFAULT_OUTPUT_DAYS,
+    PhysiologicalEnvelope,
+    Population,
+    check_population,
+)
+from awaken.solvers.virtual_population import simulate_population as _simulate
+
+__all__ = ["simulate_population", "PhysiologicalEnvelope", "Population"]
+
+
+def simulate_population(experiment: str | Path | Experiment, n: int, seed: int = 0,
+                        output_days: Sequence[float] = DEFAULT_OUTPUT_DAYS, days: float | None = None,
+                        envelope: PhysiologicalEnvelope | bool | None = True, variability: bool = True,
+                        rtol: float = DEFAULT_RTOL, threads: int | None = None, *, out: str | Path | None = None,
+                        overwrite: bool = False, progress: bool | ProgressFactory = False,
+                        command: list[str] | None = None) -> Population:
+    """``n`` accepted individuals of ``experiment`` through the fast solver, read out at ``output_days``.
+
+    Individuals are drawn around the calibrated values and, with ``envelope`` (True: the default
+    :class:`PhysiologicalEnvelope`; False or None: accept everyone), kept only if they stay inside
+    it. ``threads`` limits the solver's threads (default: every core). With ``out``, writes
+    ``readouts.parquet`` (individual x day x read-outs), ``parameters.parquet``,
+    ``population.json`` (acceptance, solver settings) and ``run.json``.
+    """
+    chosen = resolve_experiment(experiment)
+    envelope = PhysiologicalEnvelope() if envelope is True else (envelope or None)
+    days_out, end = check_population(chosen, n, output_days, days)
+    if threads is not None:
+        solver_threads(threads)
+    run = None if out is None else RunDirectory(
+        out, kind="population", seed=seed, scenarios=[chosen], overwrite=overwrite,
+        settings={"n": n, "output_days": days_out.tolist(), "days": end, "rtol": rtol, "variability": variability,
+                  "envelope": envelope.model_dump(mode="json") if envelope else None, "threads": threads},
+        command=command or python_call("simulate_population", experiment=chosen.name, n=n, seed=seed, out=out))
+    with progress_bars(progress) as bar:
+        advance = bar(f"{chosen.name} population", total=n, unit="individuals")
+        if run is None:
+            return _simulate(chosen, n=n, seed=seed, output_days=days_out, days=end, envelope=envelope,
+                             variability=variability, rtol=rtol, progress=advance)
+        with run:
+            population = _simulate(chosen, n=n, seed=seed, output_days=days_out, days=end, envelope=envelope,
+                                   variability=variability, rtol=rtol, progress=advance)
+            run.write_parquet("readouts.parquet", population.readouts)
+            run.write_parquet("parameters.parquet", population.parameters)
+            summary = {"experiment": chosen.name, "n": population.accepted, "candidates": population.candidates,
+                       "acceptance_rate": population.acceptance_rate,
+                       "envelope": envelope.model_dump(mode="json") if envelope else None,
+                       "output_days": days_out.tolist(), "rtol": population.rtol,
+                       "mean_accepted_steps": population.steps_mean}
+            run.write_json("population.json", summary)
+            run.results = summary
+    return population
