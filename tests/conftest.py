@@ -25,6 +25,12 @@ def study() -> dict[str, ExperimentResult]:
 
 
 @pytest.fixture(scope="session")
+def study_settings() -> dict[str, int]:
+    """How the session's experiments were run (for tests that run them again another way)."""
+    return {"days": SESSION_DAYS, "seed": SEED, "mice": MICE}
+
+
+@pytest.fixture(scope="session")
 def scores(study: dict[str, ExperimentResult]) -> dict[str, TargetScore]:
     return {s.id: s for s in score(study)}
 

@@ -132,3 +132,12 @@ def test_the_typical_mouse_passes_every_mouse_target():
                for name in REQUIRED_EXPERIMENTS}
     failed = [(s.id, s.simulated) for s in score(results) if s.passed is False]
     assert failed == []
+
+
+def test_a_second_engine_is_scored_by_the_same_code_and_passes_the_same_targets(scores, study_settings):
+    """The fast engine (the same mice, the compiled solver) through the same scorecard: same verdicts."""
+    from awaken.api.experiments import score_targets
+
+    fast = {s.id: s for s in score_targets(**study_settings, engine="fast")}
+    assert {k: s.passed for k, s in fast.items()} == {k: s.passed for k, s in scores.items()}
+    assert fast["M4_expansion_day15"].simulated == pytest.approx(scores["M4_expansion_day15"].simulated, rel=1e-4)

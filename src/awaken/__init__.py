@@ -34,6 +34,7 @@ __version__ = _version()
 _API = {
     # virtual experiments (the lung)
     "list_experiments": "awaken.api.experiments",
+    "load_experiment": "awaken.api.experiments",
     "run_experiment": "awaken.api.experiments",
     "score_targets": "awaken.api.experiments",
     "read_scorecard": "awaken.api.experiments",

@@ -170,7 +170,7 @@ def reproduce(
 @experiment_app.command("list")
 def experiment_list(ctx: typer.Context, fmt: FormatOption = "table") -> None:
     """List the shipped virtual experiments."""
-    from awaken.experiments.catalogue import list_experiments, load_experiment
+    from awaken.api.experiments import list_experiments, load_experiment
 
     with _user_errors(ctx):
         _check_format(fmt)

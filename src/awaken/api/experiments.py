@@ -36,7 +36,7 @@ from awaken.solvers.batch import run_group_fast
 from awaken.solvers.reference import run_group
 from awaken.targets import LAST_TARGET_DAY
 
-__all__ = ["ENGINES", "list_experiments", "run_experiment", "score_targets", "read_scorecard", "validate_experiment",
+__all__ = ["ENGINES", "list_experiments", "load_experiment", "run_experiment", "score_targets", "read_scorecard", "validate_experiment",
            "parameter_table", "experiment_tables", "write_experiment_report"]
 
 #: Engines that run a virtual experiment: name -> ``run(experiment, progress) -> result``.

@@ -130,8 +130,11 @@ class GroupResult:
 
 def check_result(result: object) -> ExperimentResult:
     """``result`` if it keeps the contract; otherwise ``TypeError`` naming what is missing."""
-    if not isinstance(result, ExperimentResult):
-        raise TypeError(f"{type(result).__name__} is not an ExperimentResult (see awaken.experiments.results)")
+    members = ("experiment", "name", "days", "per_mouse", "timecourse", "at", "values_at")
+    lacking = [m for m in members if not (hasattr(type(result), m) or m in getattr(result, "__dict__", {}))]
+    if lacking:
+        raise TypeError(f"{type(result).__name__} is not an ExperimentResult (see awaken.experiments.results): "
+                        f"it lacks {', '.join(lacking)}")
     missing = [c for c in ("mouse", "day", *READOUTS) if c not in result.per_mouse.columns]
     if missing:
         raise TypeError(f"{result.name}: per_mouse lacks {', '.join(missing)}")
@@ -141,4 +144,4 @@ def check_result(result: object) -> ExperimentResult:
     days = np.asarray(result.days)
     if days.size == 0 or np.any(np.diff(days) <= 0):
         raise TypeError(f"{result.name}: days must be sorted, distinct and not empty")
-    return result
+    return result  # type: ignore[return-value]
