@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import awaken
+from awaken.errors import InputError
 from awaken.experiments.catalogue import load_experiment, with_overrides
 from awaken.lung.parameters import load_parameter_table
-from awaken.schemas import InputError
 
 REQUIRED_COLUMNS = ("day", "dcc_count", "proliferating_fraction", "mesenchymal_fraction", "hybrid_fraction",
                     "il6_pg_per_ml", "virus_titer", "cd4_t_cells", "cd8_t_cells_active")

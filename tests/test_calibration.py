@@ -22,8 +22,8 @@ from awaken.calibration.likelihood import (
     noise_model,
 )
 from awaken.calibration.petab_problem import CONTROL_SIGMA, observable_id, write_petab
+from awaken.errors import InputError
 from awaken.lung.parameters import fitted_parameters
-from awaken.schemas import InputError
 from awaken.scorecard import MEASURES, Level, Ratio, in_band, score
 from awaken.solvers.batch import run_typical
 from awaken.solvers.reference import PREEQUILIBRATION_DAYS

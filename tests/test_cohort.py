@@ -24,8 +24,8 @@ from awaken.cohort.people import draw_people
 from awaken.cohort.run import run_cohort
 from awaken.cohort.simulate import simulate_block
 from awaken.cohort.summary import ever_infected
+from awaken.errors import InputError
 from awaken.records import SCHEMAS, SchemaError, read_cohort, validate_table
-from awaken.schemas import InputError
 from awaken.scorecard import in_band
 from awaken.targets import load_targets
 

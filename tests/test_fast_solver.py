@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from awaken.errors import InputError
 from awaken.experiments.catalogue import load_experiment
 from awaken.lung.compiled import compiled_model
 from awaken.lung.parameters import draw_individuals, load_parameter_table
-from awaken.schemas import InputError
 from awaken.solvers.fast import LANES, FastSolver, generated_source
 from awaken.solvers.reference import simulate
 from awaken.solvers.schedule import Event, animal_setup

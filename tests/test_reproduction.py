@@ -6,9 +6,9 @@ import json
 import re
 
 import pytest
+
 from awaken.api.experiments import run_experiment
 from awaken.api.reproduce import reproduce
-
 from awaken.experiments.catalogue import list_experiments, load_experiment, with_overrides
 from awaken.targets import STUDY_GROUPS, load_targets
 

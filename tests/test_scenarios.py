@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from awaken.errors import InputError
 from awaken.experiments.catalogue import list_experiments, load_experiment
 from awaken.experiments.protocol import Experiment
-from awaken.schemas import InputError, load_model, validate
+from awaken.schemas import load_model, validate
 from awaken.solvers.schedule import schedule
 
 REQUIRED = ("pbs", "influenza", "sars_cov_2", "il6_ko_pbs", "il6_ko_influenza", "neutrophil_depleted_influenza",

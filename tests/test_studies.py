@@ -11,8 +11,8 @@ import pytest
 
 from awaken.cohort.parameters import CohortScenario
 from awaken.cohort.run import run_cohort, simulate_records
+from awaken.errors import InputError
 from awaken.records import load_records
-from awaken.schemas import InputError
 from awaken.studies.flatiron import flatiron_analysis
 from awaken.studies.ukb import UKBSettings, human_targets, ukb_analysis, ukb_cohort
 from awaken.targets import load_targets

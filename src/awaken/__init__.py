@@ -60,7 +60,7 @@ _API = {
     "ExperimentResult": "awaken.experiments.results",
     "CohortScenario": "awaken.cohort.parameters",
     "PhysiologicalEnvelope": "awaken.solvers.virtual_population",
-    "InputError": "awaken.schemas",
+    "InputError": "awaken.errors",
 }
 
 __all__ = [*_API, "__version__"]

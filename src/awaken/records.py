@@ -27,8 +27,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from awaken.errors import InputError
 from awaken.runs.provenance import read_provenance
-from awaken.schemas import InputError
 
 __all__ = ["SCHEMAS", "TABLES", "CATEGORIES", "ONE_ROW_PER_PERSON", "REQUIRED_TABLES", "validate_table",
            "SchemaError", "load_records", "read_cohort", "cohort_connection"]

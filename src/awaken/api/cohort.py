@@ -17,6 +17,7 @@ from pathlib import Path
 from awaken.cohort.parameters import CohortScenario
 from awaken.cohort.run import DEFAULT_BLOCK_SIZE, CohortRun, check_cohort, run_cohort
 from awaken.records import cohort_connection, read_cohort
+from awaken.runs.destination import check_destination
 from awaken.runs.execution import Execution
 from awaken.runs.progress import ProgressFactory, progress_bars
 from awaken.runs.provenance import python_call
@@ -42,7 +43,9 @@ def simulate_cohort(n: int = 100_000, seed: int = 0, *, out: str | Path, scenari
     elif not isinstance(scenario, CohortScenario):
         scenario = load_model(Path(scenario), CohortScenario)
     check_cohort(n, seed, block_size)
-    Execution(workers=workers, scheduler=scheduler, inline=inline)  # checked before the progress bar appears
+    # checked before the progress bar appears (the run checks them again, with the settings of a run to resume)
+    Execution(workers=workers, scheduler=scheduler, inline=inline)
+    check_destination(out, overwrite=overwrite, allow_existing_run=True)
     with progress_bars(progress) as bar:
         advance = bar(f"cohort {scenario.name}", total=n, unit="people")
         return run_cohort(scenario, n=n, seed=seed, out=out, workers=workers, scheduler=scheduler,

@@ -2,7 +2,7 @@
 
 The twins of ``awaken experiment list``, ``awaken experiment run``, ``awaken validate``,
 ``awaken targets`` and ``awaken parameters``. Every function checks its input first and raises
-:class:`~awaken.schemas.InputError` naming the field; with ``out`` it writes a run directory
+:class:`~awaken.errors.InputError` naming the field; with ``out`` it writes a run directory
 (tables, figure, report, ``run.json``) that appears complete or not at all.
 
 Example
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from awaken.errors import InputError
 from awaken.experiments.catalogue import list_experiments, load_experiment, resolve_experiment, with_overrides
 from awaken.experiments.protocol import Experiment
 from awaken.experiments.results import ExperimentResult, GroupResult, check_result
@@ -30,7 +31,7 @@ from awaken.lung.parameters import SPECIES, Parameter, load_parameter_table
 from awaken.runs.directory import RunDirectory
 from awaken.runs.progress import ProgressFactory, progress_bars
 from awaken.runs.provenance import python_call
-from awaken.schemas import InputError, load_model
+from awaken.schemas import load_model
 from awaken.scorecard import REQUIRED_EXPERIMENTS, Scorecard, score
 from awaken.solvers.batch import run_group_fast
 from awaken.solvers.reference import run_group

@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from awaken.errors import InputError
 from awaken.experiments.catalogue import list_experiments, resolve_experiment, with_overrides
 from awaken.experiments.protocol import Experiment
-from awaken.runs.directory import RunDirectory, protected_paths
+from awaken.runs.destination import protected_paths
+from awaken.runs.directory import RunDirectory
 from awaken.runs.provenance import python_call
-from awaken.schemas import InputError
 
 __all__ = ["export_sbml", "export_petab", "export_omex", "SBMLExport", "PetabExport"]
 

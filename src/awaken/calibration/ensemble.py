@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from awaken.calibration.likelihood import WHOLE_LUNG_DCC_CEILING
+from awaken.errors import InputError
 from awaken.lung.parameters import fitted_parameters
-from awaken.schemas import InputError
 from awaken.scorecard import REQUIRED_EXPERIMENTS, score
 from awaken.solvers.batch import TypicalResult, run_typical
 from awaken.solvers.fast import FastSolverError

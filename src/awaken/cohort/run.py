@@ -43,11 +43,11 @@ import pyarrow.parquet as pq
 from awaken.cohort.infection_response import InfectionResponse, infection_response
 from awaken.cohort.parameters import CohortScenario
 from awaken.cohort.simulate import simulate_block
+from awaken.errors import InputError
 from awaken.records import REQUIRED_TABLES, TABLES
 from awaken.runs.directory import RunDirectory, mark_done
 from awaken.runs.execution import Execution
 from awaken.runs.files import temporary_sibling
-from awaken.schemas import InputError
 
 __all__ = ["CohortRun", "run_cohort", "check_cohort", "simulate_records", "MAX_PEOPLE", "DEFAULT_BLOCK_SIZE"]
 

@@ -18,8 +18,9 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from awaken.errors import InputError
 from awaken.experiments.protocol import Experiment
-from awaken.schemas import InputError, load_model, validate
+from awaken.schemas import load_model, validate
 
 __all__ = ["list_experiments", "load_experiment", "resolve_experiment", "with_overrides"]
 

@@ -80,7 +80,8 @@ def check_overrides(overrides: dict[str, float], lookup: Callable[[str], Paramet
         if not lo <= value <= hi:
             problems.append(f"{name} = {value:g}: must be >= {lo:g} and <= {hi:g} {parameter.unit}")
     if problems:
-        raise ValueError("parameters: " + "; ".join(problems))
+        shown = problems[:5] + ([f"and {len(problems) - 5} more"] if len(problems) > 5 else [])
+        raise ValueError("parameters: " + "; ".join(shown))
 
 
 class VirusStrain(BaseModel):

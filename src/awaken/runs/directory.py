@@ -1,19 +1,16 @@
 """Run directories: every output of a run in one folder that is complete or not there at all.
 
-A :class:`RunDirectory` is checked when it is made - before any simulation starts - and refuses,
-naming the field (``out``) and why:
-
-* a path inside the installed awaken package or the source tree (``src/``, ``tests/``, ``docs/``, ...);
-* a destination that exists and is a file, or a directory holding anything that is not an awaken
-  run - even with ``overwrite``: awaken never deletes what it did not write;
-* an awaken run that exists, unless ``overwrite`` is given (then the old run is replaced when the
-  new one is complete);
-* a destination that cannot be created (a parent that is a file, a folder that is not writable).
+A :class:`RunDirectory` is checked when it is made - before any simulation starts - by
+:func:`awaken.runs.destination.check_destination`: never inside awaken's own package or source
+tree, never over anything that is not an awaken run (not even with ``overwrite``), an existing
+awaken run only with ``overwrite`` (replaced when the new one is complete), never where it cannot
+be created.
 
 Entering it (``with RunDirectory(...) as run:``) takes a lock, so that a second process writing
 the same destination stops at once instead of running the whole job; turns SIGTERM into
 ``KeyboardInterrupt`` so that a terminated run cleans up like an interrupted one; and sweeps the
-temporary folders that killed runs (``kill -9``) left behind, if their process is gone.
+temporary folders that killed runs (``kill -9``) left behind, if their process is gone
+(:mod:`awaken.runs.leftovers`).
 
 Two kinds of run:
 
@@ -45,135 +42,24 @@ import json
 import os
 import shutil
 import signal
-import socket
-import tempfile
 import threading
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from awaken.errors import InputError
+from awaken.runs.destination import check_destination
 from awaken.runs.files import atomic_write_bytes, atomic_write_text, jsonable, temporary_sibling
+from awaken.runs.leftovers import PARTIAL_MARKER, owner_record, sweep_stale
 from awaken.runs.provenance import PROVENANCE_FILE, provenance, read_provenance, utc_now
-from awaken.schemas import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RunDirectory", "check_destination", "protected_paths", "mark_done", "MARKERS", "PARTIAL_MARKER"]
+__all__ = ["RunDirectory", "mark_done", "MARKERS"]
 
 #: Folder of a resumable run's per-unit markers.
 MARKERS = "_blocks"
-#: File inside a temporary folder that says which process owns it.
-PARTIAL_MARKER = ".awaken-partial.json"
-_PACKAGE = Path(__file__).resolve().parents[1]
-
-
-def protected_paths() -> list[Path]:
-    """The installed package and, in a source checkout, its tracked folders: never written to."""
-    paths = [_PACKAGE]
-    root = _PACKAGE.parent.parent
-    if _PACKAGE.parent.name == "src" and (root / "pyproject.toml").is_file():
-        paths += [root / name for name in ("src", "tests", "docs", "benchmarks", "examples", ".git", ".ci")]
-    return paths
-
-
-def _inside(path: Path, other: Path) -> bool:
-    return path == other or other in path.parents
-
-
-def _nearest_existing(path: Path) -> Path:
-    current = path
-    while not current.exists() and current != current.parent:
-        current = current.parent
-    return current
-
-
-def check_destination(destination: str | Path, *, overwrite: bool = False, field: str = "out",
-                      allow_existing_run: bool = False) -> Path | None:
-    """Check that a run may be written at ``destination``; return the awaken run there (to be
-    replaced or resumed), or None. Raises :class:`InputError` naming ``field`` otherwise.
-
-    ``allow_existing_run``: an existing awaken run is accepted without ``overwrite`` (a resumable
-    run decides itself whether it can continue it)."""
-    destination = Path(destination)
-    resolved = destination.resolve()
-    for protected in protected_paths():
-        what = "package" if protected == _PACKAGE else "source tree"
-        if _inside(resolved, protected):
-            raise InputError.field(field, f"lies in awaken's own {what} ({protected}); choose a directory outside it",
-                                   destination)
-        if _inside(protected, resolved):
-            raise InputError.field(field, f"contains awaken's own {what} ({protected}); choose a directory outside it",
-                                   destination)
-    if destination.exists():
-        if not destination.is_dir():
-            raise InputError.field(field, "exists and is not a directory", destination)
-        if read_provenance(destination) is not None:
-            if not (overwrite or allow_existing_run):
-                raise InputError.field(field, "already holds an awaken run; choose a new directory", destination,
-                                       remedy="overwrite")
-            return destination
-        if any(destination.iterdir()):
-            raise InputError.field(field, "exists and holds files that are not an awaken run; choose a new or empty "
-                                          "directory (awaken never deletes what it did not write)", destination)
-        return None
-    existing = _nearest_existing(resolved.parent)
-    if not existing.is_dir():
-        raise InputError.field(field, f"cannot be created: {existing} is a file", destination)
-    try:  # the real test of writability (os.access says yes to root on read-only file systems)
-        probe = tempfile.mkdtemp(prefix=".awaken-probe-", dir=existing)
-        os.rmdir(probe)
-    except OSError as err:
-        raise InputError.field(field, f"cannot be created: {existing} is not writable ({err.strerror})",
-                               destination) from None
-    return None
-
-
-# ---------------------------------------------------------------- processes and their leftovers
-def _process_start(pid: int) -> str | None:
-    """The start time of process ``pid`` (clock ticks since boot), to tell it from a reused pid."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat[stat.rindex(")") + 2:].split()[19]
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _alive(pid: int, start: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return start is None or _process_start(pid) in (None, start)
-
-
-def _owner_record() -> dict[str, Any]:
-    pid = os.getpid()
-    return {"pid": pid, "host": socket.gethostname(), "process_start": _process_start(pid), "started": utc_now()}
-
-
-def _stale(folder: Path) -> bool:
-    """Whether a temporary folder belongs to a process on this host that no longer runs."""
-    try:
-        owner = json.loads((folder / PARTIAL_MARKER).read_text())
-    except (OSError, ValueError):
-        return False
-    return owner.get("host") == socket.gethostname() and not _alive(int(owner["pid"]), owner.get("process_start"))
-
-
-def sweep_stale(parent: Path) -> list[Path]:
-    """Remove the temporary folders of dead awaken runs in ``parent`` (only folders carrying awaken's
-    owner marker); returns what was removed."""
-    removed = []
-    if not parent.is_dir():
-        return removed
-    for folder in [*parent.glob(".*.partial-*"), *parent.glob(".*.old-*")]:
-        if folder.is_dir() and _stale(folder):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-    return removed
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -236,7 +122,7 @@ class RunDirectory:
                 self._enter_resumable()
             else:
                 self.path.mkdir()
-                atomic_write_text(self.path / PARTIAL_MARKER, json.dumps(_owner_record()))
+                atomic_write_text(self.path / PARTIAL_MARKER, json.dumps(owner_record()))
         except BaseException:
             self._restore_terminate_handler()
             self._unlock()
@@ -285,7 +171,7 @@ class RunDirectory:
         if self.destination.exists() and read_provenance(self.destination) is not None and self._replace:
             previous = self.destination.parent / f".{self.destination.name}.old-{uuid.uuid4().hex[:8]}"
             os.replace(self.destination, previous)
-            atomic_write_text(previous / PARTIAL_MARKER, json.dumps(_owner_record()))
+            atomic_write_text(previous / PARTIAL_MARKER, json.dumps(owner_record()))
         try:
             os.replace(self.path, self.destination)
         except OSError as err:

@@ -28,8 +28,8 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from awaken.errors import InputError
 from awaken.runs.progress import Advance
-from awaken.schemas import InputError
 
 __all__ = ["Execution", "MAX_WORKERS", "check_scheduler"]
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from awaken.errors import InputError
 from awaken.experiments.catalogue import resolve_experiment
 from awaken.experiments.protocol import MAX_DAYS, Experiment
 from awaken.experiments.results import VIRUS_DETECTION_LIMIT
@@ -36,7 +37,7 @@ from awaken.lung.parameters import (
     draw_individuals,
     load_parameter_table,
 )
-from awaken.schemas import InputError, Real
+from awaken.schemas import Real
 from awaken.solvers.fast import DEFAULT_RTOL, BatchResult, FastSolver
 from awaken.solvers.schedule import animal_setup
 

@@ -1,0 +1,5 @@
+"""``python -m awaken.cli``."""
+
+from awaken.cli import main
+
+main()

@@ -1,0 +1,159 @@
+"""Commands of the cohort and the analyses: virtual survivors, the study's designs, power."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from awaken.cli.apps import (
+    FormatOption,
+    OutOption,
+    OverwriteOption,
+    SchedulerOption,
+    WorkersOption,
+    analyze_app,
+    app,
+    check_format,
+    console,
+    default_out,
+    field_help,
+    parse_numbers,
+    print_json,
+    progress_bars,
+    table,
+    user_errors,
+)
+
+
+@app.command()
+def cohort(
+    ctx: typer.Context,
+    n: Annotated[int, typer.Option("--n", help="survivors to simulate (1-100,000,000)")] = 100_000,
+    seed: Annotated[int, typer.Option("--seed", help="random seed (>= 0)")] = 0,
+    workers: WorkersOption = 2,
+    scheduler: SchedulerOption = None,
+    scenario: Annotated[Optional[Path], typer.Option("--scenario", help="cohort scenario file (YAML/TOML; default: "
+                                                     "the shipped default scenario)")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="cohort directory (default: runs/cohort-<time>); "
+                                                "re-running into it finishes a killed run")] = None,
+    block_size: Annotated[int, typer.Option("--block-size", help="people per block (1-1,000,000)")] = 50_000,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Simulate a virtual cancer-survivor cohort into EHR-shaped Parquet tables (docs/data.md)."""
+    from awaken.api.cohort import simulate_cohort as run
+
+    target = out or default_out("cohort")
+    with user_errors(ctx), progress_bars() as bars:
+        done = run(n=n, seed=seed, out=target, scenario=scenario, workers=workers, scheduler=scheduler,
+                   block_size=block_size, overwrite=overwrite, progress=bars, command=sys.argv)
+    console.print(table(f"cohort: {n:,} survivors", ["table", "rows"],
+                         [[name, f"{rows:,}"] for name, rows in done.rows.items()], right=(1,)))
+    resumed = f", {done.skipped_blocks} of {done.blocks} blocks already done" if done.skipped_blocks else ""
+    console.print(f"{done.blocks} blocks in {done.seconds:.1f} s{resumed} -> {target} (run.json; query with DuckDB: "
+                  f"read_parquet('{target}/patients/*.parquet'))")
+
+
+CohortDirOption = Annotated[Path, typer.Option("--cohort", help="records: an `awaken cohort` directory, or a "
+                                               "directory of <table>.parquet / <table>.csv files (docs/data.md)")]
+AnalysisOutOption = Annotated[Optional[Path], typer.Option("--out", help="also keep the result as a run directory "
+                                                           "(analysis.json, run.json)")]
+
+
+def _ratio_rows(frame: Any, ratio: str) -> list[list[str]]:
+    return [[str(label), f"{row[ratio]:.2f}", f"{row['lower']:.2f}-{row['upper']:.2f}", f"{row['p']:.2g}"]
+            for label, row in frame.iterrows()]
+
+
+def _counts(title: str, counts: dict) -> Table:
+    return table(title, ["", "n"], [[k.replace("_", " "), f"{v:,}"] for k, v in counts.items()], right=(1,))
+
+
+@analyze_app.command("ukb")
+def analyze_ukb(ctx: typer.Context, cohort: CohortDirOption, fmt: FormatOption = "table",
+                out: AnalysisOutOption = None, overwrite: OverwriteOption = False) -> None:
+    """UK Biobank design: SARS-CoV-2 test-positive vs test-negative survivors, cancer-specific death."""
+    from awaken.api.analyses import analyze_ukb as run
+    from awaken.targets import published
+
+    with user_errors(ctx):
+        check_format(fmt)
+        result = run(cohort, out=out, overwrite=overwrite, command=sys.argv)
+    if fmt == "json":
+        return print_json(result.to_dict())
+    h1 = published("H1_ukb_cancer_death")
+    console.print(_counts("UK Biobank design: survivors tested in the first pandemic year", result.counts))
+    console.print(table(f"odds ratio of cancer death, positive vs negative (published {h1['estimate']:g}, "
+                         f"{h1['ci95'][0]:g}-{h1['ci95'][1]:g})", [result.odds_ratios.index.name or "", "OR",
+                                                                   "95% CI", "p"],
+                         _ratio_rows(result.odds_ratios, "OR"), right=(1, 2, 3)))
+    console.print(table("hazard ratio of cancer death by time since the positive test",
+                         [result.hazard_ratios.index.name or "", "HR", "95% CI", "p"],
+                         _ratio_rows(result.hazard_ratios, "HR"), right=(1, 2, 3)))
+    console.print(f"excess concentrated in the first year (H2): {'yes' if result.first_year_excess else 'no'}")
+
+
+@analyze_app.command("flatiron")
+def analyze_flatiron(ctx: typer.Context, cohort: CohortDirOption, fmt: FormatOption = "table",
+                     out: AnalysisOutOption = None, overwrite: OverwriteOption = False) -> None:
+    """Flatiron design: recorded COVID-19 as a time-varying exposure, lung metastasis, death competing."""
+    from awaken.api.analyses import analyze_flatiron as run
+
+    with user_errors(ctx):
+        check_format(fmt)
+        result = run(cohort, out=out, overwrite=overwrite, command=sys.argv)
+    if fmt == "json":
+        return print_json(result.to_dict())
+    console.print(_counts("Flatiron design: breast cancer patients from the pandemic start", result.counts))
+    console.print(table("cause-specific hazard ratio of lung metastasis after a recorded COVID-19 diagnosis",
+                         [result.hazard_ratios.index.name or "", "HR", "95% CI", "p"],
+                         _ratio_rows(result.hazard_ratios, "HR"), right=(1, 2, 3)))
+    horizon = result.settings.curve_months
+    for group, value in result.incidence_at_horizon.items():
+        console.print(f"cumulative incidence of lung metastasis at {horizon:g} months, {group}: {100 * value:.2f} %")
+
+
+@app.command()
+def power(
+    ctx: typer.Context,
+    design: Annotated[str, typer.Option("--design", help="flatiron (lung metastasis HR) or ukb (cancer-death OR)")] =
+        "flatiron",
+    n: Annotated[int, typer.Option("--n", help=field_help("awaken.studies.power.PowerSettings", "n"))] = 36_845,
+    strengths: Annotated[str, typer.Option("--strengths", help="true effects: comma-separated awakening_strength "
+                                           "values (0 = no effect; the calibrated value is 0.008)")] =
+        "0,0.0005,0.001,0.002,0.004,0.008",
+    replicates: Annotated[int, typer.Option("--replicates", help=field_help("awaken.studies.power.PowerSettings",
+                                                                       "replicates"))] = 100,
+    alpha: Annotated[float, typer.Option("--alpha", help=field_help("awaken.studies.power.PowerSettings", "alpha"))] = 0.05,
+    seed: Annotated[int, typer.Option("--seed", help="seed of replicate 0 (>= 0)")] = 0,
+    workers: WorkersOption = 2,
+    scheduler: SchedulerOption = None,
+    out: OutOption = None,
+    fmt: FormatOption = "table",
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Simulation-based power of a confirmatory cohort: power curve and smallest detectable ratio."""
+    from awaken.api.power import power as run
+
+    target = out or default_out("power")
+    with user_errors(ctx):
+        check_format(fmt)
+        values = parse_numbers(strengths, "strengths", "0,0.002,0.008")
+        with progress_bars() as bars:
+            result = run(design=design, n=n, strengths=values, replicates=replicates, alpha=alpha, seed=seed,
+                         workers=workers, scheduler=scheduler, out=target, overwrite=overwrite, progress=bars,
+                         command=sys.argv)
+    if fmt == "json":
+        return print_json(result.to_dict())
+    s = result.settings
+    console.print(table(f"power of the {s.design} design, {s.n:,} people, {s.replicates} replicates per effect "
+                         f"(alpha {s.alpha:g})", ["awakening_strength", f"mean {result.ratio_name}", "power",
+                                                 "Monte Carlo SE"],
+                         [[f"{r.strength:g}", f"{r.mean_ratio:.2f}", f"{r.power:.2f}", f"{r.power_se:.3f}"]
+                          for _, r in result.curve.iterrows()], right=(0, 1, 2, 3)))
+    detectable = "not reached" if result.smallest_detectable is None else f"{result.smallest_detectable:.2f}"
+    console.print(f"smallest {result.ratio_name} detected with power {s.target_power:g}: {detectable} -> {target} "
+                  f"(power_curve.png/.svg, replicates.parquet)")
