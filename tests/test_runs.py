@@ -216,3 +216,11 @@ def test_a_code_cache_others_can_write_to_is_refused(tmp_path, monkeypatch):
     (tmp_path / "numba").chmod(0o777)
     with pytest.raises(fast.FastSolverError, match="writable by other users"):
         fast._generated_file("x = 1\n")
+
+
+def test_a_resumable_run_does_not_continue_another_kind_of_run(tmp_path):
+    out = tmp_path / "run"
+    assert invoke("experiment", "run", "pbs", "--days", "2", "--mice", "1", "--out", str(out)).exit_code == 0
+    result = invoke("cohort", "--n", "100", "--workers", "1", "--out", str(out))
+    assert result.exit_code == 2 and "another kind of awaken run (experiment, not cohort)" in one_line(result.output)
+    assert read_provenance(out)["kind"] == "experiment"

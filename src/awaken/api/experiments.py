@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from importlib import import_module
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from awaken.errors import InputError
 from awaken.experiments.catalogue import list_experiments, load_experiment, resolve_experiment, with_overrides
@@ -32,22 +32,27 @@ from awaken.runs.directory import RunDirectory
 from awaken.runs.progress import ProgressFactory, progress_bars
 from awaken.runs.provenance import python_call
 from awaken.schemas import load_model
-from awaken.scorecard import REQUIRED_EXPERIMENTS, Scorecard, score
-from awaken.solvers.batch import run_group_fast
-from awaken.solvers.reference import run_group
 from awaken.targets import LAST_TARGET_DAY
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from awaken.scorecard import Scorecard
 
 __all__ = ["ENGINES", "list_experiments", "load_experiment", "run_experiment", "score_targets", "read_scorecard", "validate_experiment",
            "parameter_table", "experiment_tables", "write_experiment_report"]
 
-#: Engines that run a virtual experiment: name -> ``run(experiment, progress) -> result``.
-ENGINES: dict[str, Callable[..., GroupResult]] = {"reference": run_group, "fast": run_group_fast}
+#: Engines that run a virtual experiment: name -> the function ``run(experiment, progress) -> result``
+#: (``module:function``, imported when first used: the command line starts without loading a solver).
+ENGINES: dict[str, str] = {"reference": "awaken.solvers.reference:run_group",
+                           "fast": "awaken.solvers.batch:run_group_fast"}
 
 
 def _engine(name: str) -> Callable[..., GroupResult]:
     if name not in ENGINES:
         raise InputError.field("engine", f"not an engine; choose one of {', '.join(ENGINES)}", name)
-    return ENGINES[name]
+    module, function = ENGINES[name].split(":")
+    return getattr(import_module(module), function)
 
 
 def run_experiment(experiment: str | Path | Experiment, days: int | None = None, seed: int | None = None,
@@ -92,6 +97,8 @@ def run_experiment(experiment: str | Path | Experiment, days: int | None = None,
 def experiment_tables(results: Mapping[str, ExperimentResult]) -> dict[str, pd.DataFrame]:
     """A run's tables: group means (``timecourse``), every animal (``per_mouse``) and, where the
     engine reports them, every animal's parameters, each with an ``experiment`` column first."""
+    import pandas as pd
+
     def first(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[["experiment", *[c for c in frame.columns if c != "experiment"]]]
 
@@ -134,16 +141,22 @@ def score_targets(mice: int = 4, seed: int = 0, days: int = 60, *, engine: str =
     """
     if isinstance(days, int) and not isinstance(days, bool) and days < LAST_TARGET_DAY:
         raise InputError.field("days", f"must be >= {LAST_TARGET_DAY} d (the last read-out of a target)", days)
+    from awaken.scorecard import REQUIRED_EXPERIMENTS, score
+
     experiments = [with_overrides(load_experiment(n), days=days, seed=seed, mice=mice) for n in REQUIRED_EXPERIMENTS]
     run_engine = _engine(engine)
     with progress_bars(progress) as bar:
         advance = bar("scoring targets", total=len(experiments) * experiments[0].mice, unit="mice")
         results = {e.name: check_result(run_engine(e, advance)) for e in experiments}
+    from awaken.scorecard import Scorecard
+
     return Scorecard(tuple(score(results)))
 
 
 def read_scorecard(run: str | Path) -> Scorecard:
     """The scorecard stored in a run directory of :func:`awaken.reproduce`."""
+    from awaken.scorecard import Scorecard
+
     path = Path(run) / "scorecard.json"
     if not path.is_file():
         raise InputError.field("run", "no scorecard.json there (is it a run of awaken reproduce?)", run)

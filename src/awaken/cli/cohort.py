@@ -63,9 +63,11 @@ AnalysisOutOption = Annotated[Optional[Path], typer.Option("--out", help="also k
                                                            "(analysis.json, run.json)")]
 
 
-def _ratio_rows(frame: Any, ratio: str) -> list[list[str]]:
-    return [[str(label), f"{row[ratio]:.2f}", f"{row['lower']:.2f}-{row['upper']:.2f}", f"{row['p']:.2g}"]
-            for label, row in frame.iterrows()]
+def _ratios(title: str, frame: Any, ratio: str) -> Table:
+    """A table of ratios (OR or HR) with their 95% CI and p-value, one row per line of ``frame``."""
+    return table(title, [frame.index.name or "", ratio, "95% CI", "p"],
+                 [[str(label), f"{row[ratio]:.2f}", f"{row['lower']:.2f}-{row['upper']:.2f}", f"{row['p']:.2g}"]
+                  for label, row in frame.iterrows()], right=(1, 2, 3))
 
 
 def _counts(title: str, counts: dict) -> Table:
@@ -86,13 +88,9 @@ def analyze_ukb(ctx: typer.Context, cohort: CohortDirOption, fmt: FormatOption =
         return print_json(result.to_dict())
     h1 = published("H1_ukb_cancer_death")
     console.print(_counts("UK Biobank design: survivors tested in the first pandemic year", result.counts))
-    console.print(table(f"odds ratio of cancer death, positive vs negative (published {h1['estimate']:g}, "
-                         f"{h1['ci95'][0]:g}-{h1['ci95'][1]:g})", [result.odds_ratios.index.name or "", "OR",
-                                                                   "95% CI", "p"],
-                         _ratio_rows(result.odds_ratios, "OR"), right=(1, 2, 3)))
-    console.print(table("hazard ratio of cancer death by time since the positive test",
-                         [result.hazard_ratios.index.name or "", "HR", "95% CI", "p"],
-                         _ratio_rows(result.hazard_ratios, "HR"), right=(1, 2, 3)))
+    console.print(_ratios(f"odds ratio of cancer death, positive vs negative (published {h1['estimate']:g}, "
+                          f"{h1['ci95'][0]:g}-{h1['ci95'][1]:g})", result.odds_ratios, "OR"))
+    console.print(_ratios("hazard ratio of cancer death by time since the positive test", result.hazard_ratios, "HR"))
     console.print(f"excess concentrated in the first year (H2): {'yes' if result.first_year_excess else 'no'}")
 
 
@@ -108,9 +106,8 @@ def analyze_flatiron(ctx: typer.Context, cohort: CohortDirOption, fmt: FormatOpt
     if fmt == "json":
         return print_json(result.to_dict())
     console.print(_counts("Flatiron design: breast cancer patients from the pandemic start", result.counts))
-    console.print(table("cause-specific hazard ratio of lung metastasis after a recorded COVID-19 diagnosis",
-                         [result.hazard_ratios.index.name or "", "HR", "95% CI", "p"],
-                         _ratio_rows(result.hazard_ratios, "HR"), right=(1, 2, 3)))
+    console.print(_ratios("cause-specific hazard ratio of lung metastasis after a recorded COVID-19 diagnosis",
+                          result.hazard_ratios, "HR"))
     horizon = result.settings.curve_months
     for group, value in result.incidence_at_horizon.items():
         console.print(f"cumulative incidence of lung metastasis at {horizon:g} months, {group}: {100 * value:.2f} %")

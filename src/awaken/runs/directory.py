@@ -93,12 +93,15 @@ class RunDirectory:
         if resumable and existing is not None and not overwrite:
             previous = read_provenance(existing) or {}
             theirs = previous.get("settings", {})
-            if previous.get("kind") != kind or theirs != self.settings:
+            if previous.get("kind") != kind:
+                raise InputError.field(field, f"holds another kind of awaken run ({previous.get('kind', 'unknown')}, "
+                                              f"not {kind}); choose a new directory", self.destination,
+                                       remedy="overwrite")
+            if theirs != self.settings:
                 changed = [k for k in sorted(set(theirs) | set(self.settings)) if theirs.get(k) != self.settings.get(k)]
                 detail = ", ".join(f"{k} ({theirs.get(k)} there, {self.settings.get(k)} now)" for k in changed)
-                raise InputError.field(field, f"holds a {previous.get('kind', 'different')} run with other settings"
-                                              + (f" ({detail})" if detail else "") + "; choose a new directory",
-                                       self.destination, remedy="overwrite")
+                raise InputError.field(field, f"holds a {kind} run with other settings ({detail}); choose a new "
+                                              f"directory", self.destination, remedy="overwrite")
             self.resuming = True
         self._replace = existing is not None and overwrite
         self.path = self.destination if resumable else \

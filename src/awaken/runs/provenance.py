@@ -35,6 +35,7 @@ import platform
 import socket
 import subprocess
 import sys
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ def version() -> str:
         return "0+unknown"
 
 
+@lru_cache(maxsize=1)
 def _git() -> dict[str, Any]:
     source = Path(__file__).resolve().parents[1]
     try:
@@ -77,6 +79,7 @@ def _git() -> dict[str, Any]:
         return {"commit": None, "dirty": None}
 
 
+@lru_cache(maxsize=1)
 def _dependencies() -> dict[str, str | None]:
     versions = {}
     for name in DEPENDENCIES:
@@ -111,7 +114,7 @@ def provenance(*, kind: str, command: list[str] | None, seed: int | None, starte
         "kind": kind,
         "complete": complete,
         "awaken_version": version(),
-        "git": _git(),
+        "git": dict(_git()),
         "command": list(command) if command is not None else list(sys.argv),
         "seed": seed,
         "scenarios": [s if isinstance(s, dict) else scenario_record(s) for s in scenarios],
@@ -121,7 +124,7 @@ def provenance(*, kind: str, command: list[str] | None, seed: int | None, starte
                  "python": sys.version.split()[0], "cpus": os.cpu_count()},
         "started": started,
         "finished": finished or utc_now(),
-        "dependencies": _dependencies(),
+        "dependencies": dict(_dependencies()),
     }
 
 
