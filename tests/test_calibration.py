@@ -84,9 +84,9 @@ def test_the_physiological_prior_bounds_growth_that_open_bands_allow():
         physiological_prior_cost,
     )
 
-    def runs(largest):
-        return {"a": SimpleNamespace(readouts={"dcc_total": np.array([2000.0, largest])}),
-                "b": SimpleNamespace(readouts={"dcc_total": np.array([2000.0, 2000.0])})}
+    def runs(largest):  # stand-ins for results: the prior reads the contract's series("dcc_total") only
+        return {"a": SimpleNamespace(series={"dcc_total": np.array([2000.0, largest])}.get),
+                "b": SimpleNamespace(series={"dcc_total": np.array([2000.0, 2000.0])}.get)}
 
     assert physiological_prior_cost(runs(WHOLE_LUNG_DCC_CEILING / 100)) < 1e-6
     assert physiological_prior_cost(runs(WHOLE_LUNG_DCC_CEILING)) == pytest.approx(math.log(2))

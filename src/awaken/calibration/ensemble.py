@@ -28,9 +28,10 @@ import pandas as pd
 
 from awaken.calibration.likelihood import WHOLE_LUNG_DCC_CEILING
 from awaken.errors import InputError
+from awaken.experiments.results import ExperimentResult
 from awaken.lung.parameters import fitted_parameters
 from awaken.scorecard import REQUIRED_EXPERIMENTS, score
-from awaken.solvers.batch import TypicalResult, run_typical
+from awaken.solvers.batch import run_typical
 from awaken.solvers.fast import FastSolverError
 
 __all__ = ["load_ensemble", "ensemble_provenance", "simulate_members", "MemberRuns", "pass_fractions", "Band", "bands",
@@ -83,7 +84,7 @@ class MemberRuns:
     virtual patients. The fit's prior only sees the first 28 days; this check sees the whole run.
     """
 
-    runs: list[dict[str, TypicalResult]]
+    runs: list[dict[str, ExperimentResult]]
     kept: list[int]  # row positions in the ensemble table
     failed: int  # members whose integration failed (runaway growth)
     above_ceiling: int  # members beyond the physiological ceiling
@@ -99,7 +100,7 @@ def simulate_members(ensemble: pd.DataFrame, experiments: Sequence[str], days: f
     names = [p.name for p in fitted_parameters()]
     sets = [{n: float(row[n]) for n in names} for _, row in ensemble.iterrows()]
     try:
-        runs: list[dict[str, TypicalResult] | None] = list(run_typical(experiments, sets, days=days,
+        runs: list[dict[str, ExperimentResult] | None] = list(run_typical(experiments, sets, days=days,
                                                                        output_days=output_days))
     except FastSolverError:
         runs = []
@@ -113,14 +114,14 @@ def simulate_members(ensemble: pd.DataFrame, experiments: Sequence[str], days: f
     for i, r in enumerate(runs):
         if r is None:
             continue
-        if max(float(np.max(x.readouts["dcc_total"])) for x in r.values()) > WHOLE_LUNG_DCC_CEILING:
+        if max(float(np.max(x.series("dcc_total"))) for x in r.values()) > WHOLE_LUNG_DCC_CEILING:
             above += 1
             continue
         kept.append(i)
     return MemberRuns(runs=[runs[i] for i in kept], kept=kept, failed=failed, above_ceiling=above)
 
 
-def pass_fractions(member_results: Sequence[Mapping[str, TypicalResult]]) -> dict[str, float]:
+def pass_fractions(member_results: Sequence[Mapping[str, ExperimentResult]]) -> dict[str, float]:
     """Fraction of members that pass each mouse target (targets the runs cannot score are left out)."""
     counts: dict[str, list[bool]] = {}
     for results in member_results:
@@ -140,14 +141,14 @@ class Band:
     high: np.ndarray
 
 
-def bands(member_results: Sequence[Mapping[str, TypicalResult]], columns: Sequence[str],
+def bands(member_results: Sequence[Mapping[str, ExperimentResult]], columns: Sequence[str],
           quantiles: tuple[float, float] = BAND_QUANTILES) -> dict[tuple[str, str], Band]:
     """``{(experiment, read-out): Band}`` over the members."""
     out = {}
     first = member_results[0]
     for name, result in first.items():
         for column in columns:
-            stack = np.stack([np.asarray(r[name].readouts[column]) for r in member_results])
+            stack = np.stack([r[name].series(column) for r in member_results])
             low, median, high = np.quantile(stack, [quantiles[0], 0.5, quantiles[1]], axis=0)
             out[(name, column)] = Band(result.days, low, median, high)
     return out

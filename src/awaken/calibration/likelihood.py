@@ -38,11 +38,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from scipy.special import log_ndtr
 
+from awaken.experiments.results import ExperimentResult
 from awaken.scorecard import MEASURES, Level, Parts, Ratio
 from awaken.targets import load_targets
 
@@ -172,7 +173,8 @@ def calibration_days() -> tuple[float, ...]:
     return tuple(sorted(days))
 
 
-def negative_log_likelihood(results: Mapping[str, Any], per_datum: bool = False) -> float | dict[str, float]:
+def negative_log_likelihood(results: Mapping[str, ExperimentResult], per_datum: bool = False
+                            ) -> float | dict[str, float]:
     """The cost of one set of experiment results (see the module docstring)."""
     costs = {}
     for datum in calibration_data():
@@ -188,9 +190,9 @@ def negative_log_likelihood(results: Mapping[str, Any], per_datum: bool = False)
 CEILING_NOISE = NoiseModel("at_most", "log10", math.log10(WHOLE_LUNG_DCC_CEILING), OPEN_EDGE_SIGMA["log10"])
 
 
-def physiological_prior_cost(results: Mapping[str, Any]) -> float:
+def physiological_prior_cost(results: Mapping[str, ExperimentResult]) -> float:
     """Prior cost of the largest whole-lung DCC number (``dcc_total``) over every experiment and
     output day of ``results``: about 0 below :data:`WHOLE_LUNG_DCC_CEILING`, a normal tail above.
     A prior on trajectories, not an observation: it is not part of the PEtab problem."""
-    largest = max(float(np.max(r.readouts["dcc_total"])) for r in results.values())
+    largest = max(float(np.max(r.series("dcc_total"))) for r in results.values())
     return CEILING_NOISE.cost(largest)

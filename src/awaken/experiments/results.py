@@ -12,7 +12,8 @@ guarantees:
   solvers add ``state_<name>`` for each state of the model);
 * ``timecourse``: the group means (the study reports group means), one row per output day,
   columns :data:`TIMECOURSE_COLUMNS` in that order;
-* ``at(day, readout)``: a group mean; ``values_at(day, readout)``: the animals' values.
+* ``at(day, readout)``: a group mean; ``values_at(day, readout)``: the animals' values;
+  ``series(readout)``: the group mean at every output day (aligned with ``days``).
 
 The read-outs are what the study measured, defined once with the lung model
 (:data:`awaken.lung.equations.READOUTS`); an engine that models something else (a lung section)
@@ -89,6 +90,8 @@ class ExperimentResult(Protocol):
 
     def values_at(self, day: float, readout: str) -> np.ndarray: ...
 
+    def series(self, readout: str) -> np.ndarray: ...
+
 
 @dataclass(frozen=True)
 class GroupResult:
@@ -127,10 +130,14 @@ class GroupResult:
         """Per-animal values of ``readout`` at ``day``."""
         return self.per_mouse.loc[self.per_mouse["day"] == day, readout].to_numpy()
 
+    def series(self, readout: str) -> np.ndarray:
+        """Group mean of ``readout`` at every output day."""
+        return self.per_mouse.groupby("day", sort=True)[readout].mean().to_numpy()
+
 
 def check_result(result: object) -> ExperimentResult:
     """``result`` if it keeps the contract; otherwise ``TypeError`` naming what is missing."""
-    members = ("experiment", "name", "days", "per_mouse", "timecourse", "at", "values_at")
+    members = ("experiment", "name", "days", "per_mouse", "timecourse", "at", "values_at", "series")
     lacking = [m for m in members if not (hasattr(type(result), m) or m in getattr(result, "__dict__", {}))]
     if lacking:
         raise TypeError(f"{type(result).__name__} is not an ExperimentResult (see awaken.experiments.results): "

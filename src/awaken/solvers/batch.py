@@ -64,6 +64,9 @@ class TypicalResult:
     def values_at(self, day: float, column: str) -> np.ndarray:
         return np.array([self.at(day, column)])
 
+    def series(self, column: str) -> np.ndarray:
+        return np.asarray(self.readouts[column])
+
     @property
     def timecourse(self) -> pd.DataFrame:
         """The read-outs as a table, one row per output day (the columns of the result contract)."""
