@@ -47,6 +47,11 @@ def one_line(text: str) -> str:
     ("string_number.yaml", "name: x\nvirus: {kind: influenza_a_pr8, dose: \"75\"}\n", 'virus.dose = "75"'),
     ("list.yaml", "- a\n- b\n", "must be a mapping of keys to values, not list"),
     ("markup.yaml", 'name: "a[/]b [bold]x"\n', "name = \"a[/]b [bold]x\": String should match pattern '^[a-z0-9_]+$'"),
+    ("list_key.yaml", "? [a, b]\n: 1\n", "a key must be a plain name"),
+    ("map_key.yaml", "{[1]: 2}\n", "a key must be a plain name"),
+    ("huge_int.yaml", "name: x\nseed: " + "9" * 5000 + "\n", "digits is not a setting"),
+    ("huge_int.toml", 'name = "x"\nseed = ' + "9" * 5000 + "\n", "cannot parse"),
+    ("base60_float.yaml", "name: x\ndays: 1:20.5\n", "ambiguous number '1:20.5'"),
 ])
 def test_a_hostile_or_odd_file_exits_2_fast_with_a_short_clear_message(tmp_path, name, content, expected):
     path = tmp_path / name
@@ -84,14 +89,14 @@ def test_an_unreadable_file_is_named_not_raised(tmp_path, monkeypatch):
     if os.geteuid() != 0:
         path.chmod(0)
     else:  # root reads everything: make the read itself fail as it would for a user
-        original = Path.read_bytes
+        original = Path.open
 
-        def denied(self: Path) -> bytes:
+        def denied(self: Path, *args, **kwargs):
             if self == path:
                 raise PermissionError(13, "Permission denied")
-            return original(self)
+            return original(self, *args, **kwargs)
 
-        monkeypatch.setattr(Path, "read_bytes", denied)
+        monkeypatch.setattr(Path, "open", denied)
     result = runner.invoke(app, ["experiment", "run", str(path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2, result.output
     assert "cannot read it (Permission denied)" in one_line(result.output)
@@ -135,3 +140,59 @@ def test_values_in_messages_are_cut_short(tmp_path):
     result, _ = validate(path)
     assert result.exit_code == 2
     assert len(result.output) < 2000 and "and 4995 more" in one_line(result.output)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "long name"])
+def test_files_that_are_not_files_are_refused_without_reading(tmp_path, kind):
+    """A pipe would block forever and /dev/zero would fill the memory; a name too long is named."""
+    path = tmp_path / "x.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path.symlink_to("/dev/zero")
+    else:
+        path = tmp_path / ("n" * 300 + ".yaml")
+    result, seconds = validate(path)
+    assert result.exit_code == 2, result.output
+    assert ("not a regular file" if kind != "long name" else "File name too long") in one_line(result.output)
+    assert seconds < 10
+
+
+def test_a_problem_in_a_file_is_named_by_its_key_not_by_a_flag(tmp_path):
+    """`experiment run bad.yaml` must not tell the user to fix a --days they never gave."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\ndays: 0\n")
+    result = runner.invoke(app, ["experiment", "run", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "  - days = 0: must be >= 1" in result.output and "--days" not in result.output
+
+
+def test_records_that_cannot_be_read_are_named(tmp_path):
+    from awaken.records import load_records
+
+    for name in ("patients", "tests", "metastases", "deaths"):
+        (tmp_path / f"{name}.parquet").write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(InputError) as caught:
+        load_records(tmp_path)
+    assert caught.value.problems[0].field == "cohort"
+    assert "patients.parquet cannot be read as the patients table" in str(caught.value)
+    result = runner.invoke(app, ["analyze", "ukb", "--cohort", str(tmp_path)])
+    assert result.exit_code == 2 and "--cohort" in result.output
+
+
+def test_a_bad_second_table_is_still_blamed_on_the_records(tmp_path):
+    import pyarrow.parquet as pq
+
+    from awaken.api.cohort import simulate_cohort
+    from awaken.records import load_records, read_cohort
+
+    tables = read_cohort(simulate_cohort(n=300, seed=1, out=tmp_path / "c", inline=True).out)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in ("patients", "metastases", "deaths"):
+        tables[name].to_parquet(mine / f"{name}.parquet", index=False)
+    tables["tests"].assign(result="maybe").to_parquet(mine / "tests.parquet", index=False)
+    with pytest.raises(InputError) as caught:
+        load_records(mine)
+    assert caught.value.problems[0].field == "cohort" and "tests.result" in str(caught.value)
+    assert pq.read_table(mine / "patients.parquet").num_rows == 300

@@ -148,10 +148,13 @@ def test_a_killed_runs_leftovers_are_swept_by_the_next_run(tmp_path):
     process.kill()
     process.wait(timeout=60)
     leftovers = sorted(p.name for p in tmp_path.iterdir())
-    assert any(".partial-" in name for name in leftovers) and ".run.lock" in leftovers
-    (tmp_path / ".mine.partial-1234").mkdir()  # someone else's folder with a lookalike name: kept
+    assert any(".partial-" in name for name in leftovers) and ".run.awaken-lock" in leftovers
+    (tmp_path / ".mine.partial-1234").mkdir()  # someone else's files with lookalike names: kept
+    (tmp_path / ".build.lock").write_text("")
+    (tmp_path / ".tool.awaken-lock").write_text("999999")
     assert invoke("experiment", "run", "pbs", "--days", "2", "--mice", "1", "--out", str(tmp_path / "next")).exit_code == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".mine.partial-1234", "next"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".build.lock", ".mine.partial-1234", ".tool.awaken-lock",
+                                                          "next"]
 
 
 def test_two_processes_cannot_write_one_directory(tmp_path):
@@ -224,3 +227,35 @@ def test_a_resumable_run_does_not_continue_another_kind_of_run(tmp_path):
     result = invoke("cohort", "--n", "100", "--workers", "1", "--out", str(out))
     assert result.exit_code == 2 and "another kind of awaken run (experiment, not cohort)" in one_line(result.output)
     assert read_provenance(out)["kind"] == "experiment"
+
+
+def test_exports_replace_only_files_awaken_wrote(tmp_path):
+    from awaken.api.export import export_omex, export_sbml
+
+    mine = tmp_path / "lung.xml"
+    mine.write_text("<notes>my own model</notes>")
+    for overwrite in (False, True):
+        with pytest.raises(InputError, match="already exists|not written by awaken"):
+            export_sbml(mine, overwrite=overwrite)
+    assert mine.read_text() == "<notes>my own model</notes>"
+    ours = export_sbml(tmp_path / "awaken.xml").path
+    with pytest.raises(InputError, match="or pass overwrite=True"):
+        export_sbml(ours)
+    assert export_sbml(ours, experiment="pbs", overwrite=True).events == 0
+    (tmp_path / "omex").mkdir()
+    (tmp_path / "omex" / "pbs.omex").write_bytes(b"not an archive")
+    with pytest.raises(InputError, match="not written by awaken"):
+        export_omex(tmp_path / "omex", experiments=["pbs"], days=10, overwrite=True)
+    assert (tmp_path / "omex" / "pbs.omex").read_bytes() == b"not an archive"
+    with pytest.raises(InputError, match="cannot be written|does not exist"):
+        export_sbml(Path("/proc/awaken-test/lung.xml"))
+
+
+def test_an_analysis_never_replaces_the_records_it_reads(tmp_path):
+    from awaken.api.analyses import analyze_ukb
+    from awaken.api.cohort import simulate_cohort
+
+    records = simulate_cohort(n=500, seed=1, out=tmp_path / "cohort", inline=True).out
+    with pytest.raises(InputError, match="the records it reads"):
+        analyze_ukb(records, out=records, overwrite=True)
+    assert (records / "patients").is_dir()

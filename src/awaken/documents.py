@@ -21,6 +21,7 @@ Example
 from __future__ import annotations
 
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -51,14 +52,33 @@ _Loader.add_implicit_resolver(
     list("-+0123456789."))
 
 
+#: Longest number (in characters) a file may write.
+MAX_NUMBER_CHARS = 40
+
+
+def _ambiguous(node: yaml.ScalarNode) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(
+        None, None, f"ambiguous number {node.value!r} (YAML reads it as octal, hexadecimal or base 60); "
+                    f"write a plain decimal number", node.start_mark)
+
+
 def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
     text = str(node.value).replace("_", "")
     digits = text.lstrip("+-")
     if not digits.isdigit() or (len(digits) > 1 and digits.startswith("0")):
-        raise yaml.constructor.ConstructorError(
-            None, None, f"ambiguous number {node.value!r} (YAML reads it as octal, hexadecimal or base 60); "
-                        f"write a plain decimal number", node.start_mark)
+        raise _ambiguous(node)
+    if len(digits) > MAX_NUMBER_CHARS:
+        raise yaml.constructor.ConstructorError(None, None, f"a number of {len(digits)} digits is not a setting",
+                                                node.start_mark)
     return int(text)
+
+
+def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> float:
+    if ":" in str(node.value):
+        raise _ambiguous(node)
+    if len(str(node.value)) > MAX_NUMBER_CHARS:
+        raise yaml.constructor.ConstructorError(None, None, "a number this long is not a setting", node.start_mark)
+    return loader.construct_yaml_float(node)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -66,6 +86,10 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any
     for key_node, _ in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":
             continue
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark, "a key must be a plain name, not a list or a mapping",
+                key_node.start_mark)
         key = loader.construct_object(key_node, deep=True)
         if isinstance(key, (str, int, float, bool)) and key in seen:
             raise yaml.constructor.ConstructorError(
@@ -78,6 +102,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 
 
@@ -149,17 +174,25 @@ def load_document(path: str | Path) -> dict[str, Any]:
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".toml"):
         raise InputError(f"{path}: unknown file format {suffix!r} (use .yaml, .yml or .toml)")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, not a file")
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"{path}: {size:,} bytes; scenario files are at most {MAX_FILE_BYTES:,} bytes")
-        raw = path.read_bytes()
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
     except OSError as err:
         raise InputError(f"{path}: cannot read it ({err.strerror or err})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{path}: is a directory, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: not a regular file (a pipe, a device or a socket)")
+    if info.st_size > MAX_FILE_BYTES:
+        raise InputError(f"{path}: {info.st_size:,} bytes; scenario files are at most {MAX_FILE_BYTES:,} bytes")
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise InputError(f"{path}: cannot read it ({err.strerror or err})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(f"{path}: more than {MAX_FILE_BYTES:,} bytes; scenario files are small")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -171,7 +204,7 @@ def load_document(path: str | Path) -> dict[str, Any]:
         else:
             _check_yaml_size(text, str(path))
             data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-    except (yaml.YAMLError, tomllib.TOMLDecodeError) as err:
+    except (yaml.YAMLError, tomllib.TOMLDecodeError, ValueError, TypeError) as err:
         raise InputError(f"{path}: cannot parse: {_short(err)}") from None
     except RecursionError:
         raise InputError(f"{path}: nested too deeply to read") from None

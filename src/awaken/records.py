@@ -134,20 +134,42 @@ def _check_complete(root: Path, field: str) -> None:
         raise InputError.field(field, "the cohort run has not finished; re-run the same command to complete it", root)
 
 
-def _read(root: Path, name: str) -> pa.Table:
+def _read(root: Path, name: str, field: str) -> pa.Table:
     directory, parquet, csv = root / name, root / f"{name}.parquet", root / f"{name}.csv"
     schema = SCHEMAS[name]
-    if directory.is_dir():
-        files = sorted(directory.glob("*.parquet"))
-        if not files:
-            raise InputError(f"{directory}: no Parquet files")
-        return pa.concat_tables([pq.read_table(f) for f in files])
-    if parquet.is_file():
-        return pq.read_table(parquet)
-    if csv.is_file():
-        types = {f.name: f.type for f in schema}
-        return pacsv.read_csv(csv, convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True))
-    raise InputError(f"{root}: no {name} table (expected {name}/*.parquet, {name}.parquet or {name}.csv)")
+    source = directory
+    try:
+        if directory.is_dir():
+            files = sorted(directory.glob("*.parquet"))
+            if not files:
+                raise InputError.field(field, f"{directory} holds no Parquet files", root)
+            tables = []
+            for source in files:
+                tables.append(pq.read_table(source))
+            return pa.concat_tables(tables)
+        if parquet.is_file():
+            source = parquet
+            return pq.read_table(parquet)
+        if csv.is_file():
+            source = csv
+            types = {f.name: f.type for f in schema}
+            return pacsv.read_csv(csv, convert_options=pacsv.ConvertOptions(column_types=types,
+                                                                           strings_can_be_null=True))
+    except (pa.ArrowException, OSError) as err:
+        reason = " ".join(str(err).split())
+        raise InputError.field(field, f"{source.name} cannot be read as the {name} table ({reason[:200]})",
+                               root) from None
+    raise InputError.field(field, f"no {name} table (expected {name}/*.parquet, {name}.parquet or {name}.csv)", root)
+
+
+def _string_columns(table: pa.Table, name: str) -> pa.Table:
+    """Large strings (what pandas 3 writes) as the schema's strings: the same text in another layout."""
+    schema = SCHEMAS[name]
+    for i, column in enumerate(table.schema):
+        if pa.types.is_large_string(column.type) and column.name in schema.names \
+                and pa.types.is_string(schema.field(column.name).type):
+            table = table.set_column(i, column.name, table.column(i).cast(pa.string()))
+    return table
 
 
 def load_records(location: str | Path, tables: tuple[str, ...] = REQUIRED_TABLES, field: str = "cohort"
@@ -159,15 +181,15 @@ def load_records(location: str | Path, tables: tuple[str, ...] = REQUIRED_TABLES
     _check_complete(root, field)
     out = {}
     for name in tables:
-        table = _read(root, name)
+        table = _string_columns(_read(root, name, field), name)
         try:
             validate_table(name, table, required_only=True)
         except SchemaError as err:
             raise InputError.field(field, str(err), root) from None
         frame = table.to_pandas()
-        for field in SCHEMAS[name]:
-            if pa.types.is_date32(field.type) and field.name in frame:
-                frame[field.name] = pd.to_datetime(frame[field.name])
+        for column in SCHEMAS[name]:
+            if pa.types.is_date32(column.type) and column.name in frame:
+                frame[column.name] = pd.to_datetime(frame[column.name])
         out[name] = frame
     return out
 

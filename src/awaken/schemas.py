@@ -34,7 +34,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, Strict, ValidationError
 
@@ -190,6 +190,9 @@ def describe_field(model: type[BaseModel], name: str) -> str:
         text += f" ({_number(lo)}-{_number(hi)})"
     elif lo is not None:
         text += f" ({'>=' if '>=' in bounds else '>'} {_number(lo)})"
+    choices = get_args(info.annotation) if get_origin(info.annotation) is Literal else ()
+    if choices:
+        text += f" (one of {', '.join(map(str, choices))})"
     unit = _unit(info)
     if unit:
         text += f" [{unit}]"

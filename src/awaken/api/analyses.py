@@ -22,15 +22,29 @@ from typing import Any
 
 import pandas as pd
 
+from awaken.errors import InputError
 from awaken.records import load_records
 from awaken.runs.directory import RunDirectory
 from awaken.runs.provenance import python_call
 from awaken.studies.flatiron import FlatironResult, FlatironSettings, flatiron_analysis
 from awaken.studies.ukb import UKBResult, UKBSettings, ukb_analysis
+from awaken.targets import published
 
-__all__ = ["analyze_ukb", "analyze_flatiron", "load_records"]
+__all__ = ["analyze_ukb", "analyze_flatiron", "load_records", "published"]
 
 Records = str | Path | Mapping[str, pd.DataFrame]
+
+
+def _check_out(records: Records, out: str | Path | None, overwrite: bool) -> None:
+    """Refuse an output directory before the analysis: one awaken may not write, or the records themselves."""
+    if out is None:
+        return
+    if not isinstance(records, Mapping):
+        source, target = Path(records).resolve(), Path(out).resolve()
+        if source == target or source in target.parents or target in source.parents:
+            raise InputError.field("out", "is, holds or lies inside the records it reads; choose another directory",
+                                   out)
+    RunDirectory(out, overwrite=overwrite)
 
 
 def _tables(records: Records) -> dict[str, pd.DataFrame]:
@@ -52,8 +66,7 @@ def analyze_ukb(records: Records, settings: UKBSettings | None = None, *, out: s
                 overwrite: bool = False, command: list[str] | None = None) -> UKBResult:
     """UK Biobank design: SARS-CoV-2 test-positive vs test-negative survivors, cancer-specific death
     (odds ratios crude and adjusted; hazard ratios 0-12 and 12+ months after the positive test)."""
-    if out is not None:
-        RunDirectory(out, overwrite=overwrite)  # refused before the analysis, not after
+    _check_out(records, out, overwrite)
     result = ukb_analysis(_tables(records), settings)
     _keep(result, "analysis-ukb", records, out, overwrite, command, "analyze_ukb")
     return result
@@ -63,8 +76,7 @@ def analyze_flatiron(records: Records, settings: FlatironSettings | None = None,
                      overwrite: bool = False, command: list[str] | None = None) -> FlatironResult:
     """Flatiron design: recorded COVID-19 as a time-varying exposure, lung metastasis with death
     competing (cause-specific hazard ratios, matched cumulative incidence)."""
-    if out is not None:
-        RunDirectory(out, overwrite=overwrite)
+    _check_out(records, out, overwrite)
     result = flatiron_analysis(_tables(records), settings)
     _keep(result, "analysis-flatiron", records, out, overwrite, command, "analyze_flatiron")
     return result

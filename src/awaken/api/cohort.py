@@ -43,11 +43,12 @@ def simulate_cohort(n: int = 100_000, seed: int = 0, *, out: str | Path, scenari
     elif not isinstance(scenario, CohortScenario):
         scenario = load_model(Path(scenario), CohortScenario)
     check_cohort(n, seed, block_size)
-    # checked before the progress bar appears (the run checks them again, with the settings of a run to resume)
-    Execution(workers=workers, scheduler=scheduler, inline=inline)
+    # checked before the progress bar appears (the run checks the directory again, with the settings of a run
+    # it would resume, before any simulation)
+    execution = Execution(workers=workers, scheduler=scheduler, inline=inline)
     check_destination(out, overwrite=overwrite, allow_existing_run=True)
     with progress_bars(progress) as bar:
         advance = bar(f"cohort {scenario.name}", total=n, unit="people")
-        return run_cohort(scenario, n=n, seed=seed, out=out, workers=workers, scheduler=scheduler,
-                          block_size=block_size, overwrite=overwrite, executor="inline" if inline else "dask",
-                          progress=advance, command=command or python_call("simulate_cohort", n=n, seed=seed, out=out))
+        return run_cohort(scenario, n=n, seed=seed, out=out, block_size=block_size, overwrite=overwrite,
+                          execution=execution, progress=advance,
+                          command=command or python_call("simulate_cohort", n=n, seed=seed, out=out))

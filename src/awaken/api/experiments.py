@@ -28,6 +28,7 @@ from awaken.experiments.catalogue import list_experiments, load_experiment, reso
 from awaken.experiments.protocol import Experiment
 from awaken.experiments.results import ExperimentResult, GroupResult, check_result
 from awaken.lung.parameters import SPECIES, Parameter, load_parameter_table
+from awaken.report.html import format_band, format_value
 from awaken.runs.directory import RunDirectory
 from awaken.runs.progress import ProgressFactory, progress_bars
 from awaken.runs.provenance import python_call
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
     from awaken.scorecard import Scorecard
 
-__all__ = ["ENGINES", "list_experiments", "load_experiment", "run_experiment", "score_targets", "read_scorecard", "validate_experiment",
+__all__ = ["ENGINES", "format_band", "format_value", "list_experiments", "load_experiment", "run_experiment", "score_targets", "read_scorecard", "validate_experiment",
            "parameter_table", "experiment_tables", "write_experiment_report"]
 
 #: Engines that run a virtual experiment: name -> the function ``run(experiment, progress) -> result``

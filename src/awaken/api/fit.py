@@ -61,12 +61,10 @@ def fit(out: str | Path, *, starts: int = 20, seed: int = 0, max_iterations: int
     settings = validate({"starts": starts, "seed": seed, "max_iterations": max_iterations, "profiles": profiles,
                          "walkers": walkers, "generations": generations, "ensemble_size": ensemble_size},
                         FitSettings)
-    if threads is not None:
-        solver_threads(threads)
     run = RunDirectory(out, kind="fit", seed=settings.seed, overwrite=overwrite,
                        settings=settings.model_dump(mode="json"),
                        command=command or python_call("fit", out=out, starts=starts, seed=seed))
-    with progress_bars(progress) as bar, run:
+    with solver_threads(threads), progress_bars(progress) as bar, run:
         _fit(run, settings, lambda phase, total: bar(PHASES[phase], total=total, unit="items"))
     return Path(out)
 

@@ -19,9 +19,8 @@ from awaken.runs.directory import RunDirectory
 from awaken.runs.execution import solver_threads
 from awaken.runs.progress import ProgressFactory, progress_bars
 from awaken.runs.provenance import python_call
-from awaken.solvers.fast import DEFAULT_RTOL
+from awaken.solvers.settings import DEFAULT_OUTPUT_DAYS, DEFAULT_RTOL
 from awaken.solvers.virtual_population import (
-    DEFAULT_OUTPUT_DAYS,
     PhysiologicalEnvelope,
     Population,
     check_population,
@@ -47,15 +46,14 @@ def simulate_population(experiment: str | Path | Experiment, n: int, seed: int =
     """
     chosen = resolve_experiment(experiment)
     envelope = PhysiologicalEnvelope() if envelope is True else (envelope or None)
-    days_out, end = check_population(chosen, n, output_days, days)
-    if threads is not None:
-        solver_threads(threads)
+    checked = check_population(chosen, n, output_days, days, seed, rtol, variability)
+    days_out, end = list(checked.output_days), checked.end
     run = None if out is None else RunDirectory(
         out, kind="population", seed=seed, scenarios=[chosen], overwrite=overwrite,
-        settings={"n": n, "output_days": days_out.tolist(), "days": end, "rtol": rtol, "variability": variability,
+        settings={"n": n, "output_days": days_out, "days": end, "rtol": rtol, "variability": variability,
                   "envelope": envelope.model_dump(mode="json") if envelope else None, "threads": threads},
         command=command or python_call("simulate_population", experiment=chosen.name, n=n, seed=seed, out=out))
-    with progress_bars(progress) as bar:
+    with solver_threads(threads), progress_bars(progress) as bar:
         advance = bar(f"{chosen.name} population", total=n, unit="individuals")
         if run is None:
             return _simulate(chosen, n=n, seed=seed, output_days=days_out, days=end, envelope=envelope,
@@ -68,7 +66,7 @@ def simulate_population(experiment: str | Path | Experiment, n: int, seed: int =
             summary = {"experiment": chosen.name, "n": population.accepted, "candidates": population.candidates,
                        "acceptance_rate": population.acceptance_rate,
                        "envelope": envelope.model_dump(mode="json") if envelope else None,
-                       "output_days": days_out.tolist(), "rtol": population.rtol,
+                       "output_days": days_out, "rtol": population.rtol,
                        "mean_accepted_steps": population.steps_mean}
             run.write_json("population.json", summary)
             run.results = summary

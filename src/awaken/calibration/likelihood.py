@@ -13,8 +13,8 @@ band of ``targets.yaml`` becomes the likelihood of "the group mean lies in this 
   fold changes, 0.05 for fractions);
 * a band spanning the whole natural range constrains nothing and is left out.
 
-Fold changes (:class:`awaken.targets.Ratio`) live on a log10 scale, fractions
-(:class:`awaken.targets.Level`) on a linear one. M3 (the day of the proliferation peak) and M11 (a
+Fold changes (:class:`awaken.scorecard.Ratio`) live on a log10 scale, fractions
+(:class:`awaken.scorecard.Level`) on a linear one. M3 (the day of the proliferation peak) and M11 (a
 maximum over two viral curves) are not read-outs at a time point: they stay scorecard checks,
 evaluated on every fitted parameter set but not part of the likelihood.
 

@@ -28,7 +28,7 @@ class FitSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     starts: Integer = Field(20, ge=1, le=10_000, description="random starts (the shipped values are tried as well)")
-    seed: Integer = Field(0, ge=0, le=2**32 - 1)
+    seed: Integer = Field(0, ge=0, le=2**32 - 1, description="random seed of the starts and the sampler")
     max_iterations: Integer = Field(200, ge=1, le=100_000, description="L-BFGS-B iterations per start")
     profiles: list[str] | None = Field(None, description="parameters to profile (None: all; []: none)")
     walkers: Integer = Field(48, ge=2, le=10_000, description="ensemble sampler walkers (even, >= 2 x parameters)")

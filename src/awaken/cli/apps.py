@@ -40,15 +40,14 @@ errors = Console(stderr=True, markup=False, highlight=False)
 
 
 # ---------------------------------------------------------------- help texts from the schemas
-def field_help(model: str, field: str) -> str:
-    """A field's description, range and unit, from its schema (imported only to print help)."""
-    from importlib import import_module
+def field_help(schema: str, field: str) -> str:
+    """A field's description, range and unit, from the command's schema (``awaken.api.settings.SCHEMAS``)."""
+    from awaken.api.settings import SCHEMAS
 
-    module, name = model.rsplit(".", 1)
-    return describe_field(getattr(import_module(module), name), field)
+    return describe_field(SCHEMAS[schema], field)
 
 
-EXPERIMENT = "awaken.experiments.protocol.Experiment"
+EXPERIMENT = "experiment"
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="replace an existing awaken run of the same name "
                                                "(never a directory holding anything else)")]
 FormatOption = Annotated[str, typer.Option("--format", help="table or json")]
@@ -73,7 +72,8 @@ def user_errors(ctx: typer.Context) -> Iterator[None]:
     try:
         yield
     except InputError as err:
-        errors.print(Text.assemble(("error: ", "bold red"), err.render(flags(ctx))))
+        # fields of a file keep their names (they are keys in the file, not this command's options)
+        errors.print(Text.assemble(("error: ", "bold red"), err.render(None if err.source else flags(ctx))))
         raise typer.Exit(code=2) from None
 
 
@@ -120,7 +120,7 @@ def parse_numbers(text: str, field: str, example: str) -> list[float]:
 
 def print_scores(scorecard: Any) -> None:
     """Compact scorecard for a terminal (the report and --format json carry the full wording)."""
-    from awaken.report.html import format_band, format_value
+    from awaken.api.experiments import format_band, format_value
 
     verdict = {None: Text("pending", "yellow"), True: Text("pass", "green"), False: Text("FAIL", "bold red")}
     console.print(table("scorecard (measures and sources: report.html or --format json)",

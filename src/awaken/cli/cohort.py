@@ -32,15 +32,15 @@ from awaken.cli.apps import (
 @app.command()
 def cohort(
     ctx: typer.Context,
-    n: Annotated[int, typer.Option("--n", help="survivors to simulate (1-100,000,000)")] = 100_000,
-    seed: Annotated[int, typer.Option("--seed", help="random seed (>= 0)")] = 0,
+    n: Annotated[int, typer.Option("--n", help=field_help("cohort", "n"))] = 100_000,
+    seed: Annotated[int, typer.Option("--seed", help=field_help("cohort", "seed"))] = 0,
     workers: WorkersOption = 2,
     scheduler: SchedulerOption = None,
     scenario: Annotated[Optional[Path], typer.Option("--scenario", help="cohort scenario file (YAML/TOML; default: "
                                                      "the shipped default scenario)")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="cohort directory (default: runs/cohort-<time>); "
                                                 "re-running into it finishes a killed run")] = None,
-    block_size: Annotated[int, typer.Option("--block-size", help="people per block (1-1,000,000)")] = 50_000,
+    block_size: Annotated[int, typer.Option("--block-size", help=field_help("cohort", "block_size"))] = 50_000,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Simulate a virtual cancer-survivor cohort into EHR-shaped Parquet tables (docs/data.md)."""
@@ -79,7 +79,7 @@ def analyze_ukb(ctx: typer.Context, cohort: CohortDirOption, fmt: FormatOption =
                 out: AnalysisOutOption = None, overwrite: OverwriteOption = False) -> None:
     """UK Biobank design: SARS-CoV-2 test-positive vs test-negative survivors, cancer-specific death."""
     from awaken.api.analyses import analyze_ukb as run
-    from awaken.targets import published
+    from awaken.api.analyses import published
 
     with user_errors(ctx):
         check_format(fmt)
@@ -118,13 +118,13 @@ def power(
     ctx: typer.Context,
     design: Annotated[str, typer.Option("--design", help="flatiron (lung metastasis HR) or ukb (cancer-death OR)")] =
         "flatiron",
-    n: Annotated[int, typer.Option("--n", help=field_help("awaken.studies.power.PowerSettings", "n"))] = 36_845,
+    n: Annotated[int, typer.Option("--n", help=field_help("power", "n"))] = 36_845,
     strengths: Annotated[str, typer.Option("--strengths", help="true effects: comma-separated awakening_strength "
                                            "values (0 = no effect; the calibrated value is 0.008)")] =
         "0,0.0005,0.001,0.002,0.004,0.008",
-    replicates: Annotated[int, typer.Option("--replicates", help=field_help("awaken.studies.power.PowerSettings",
+    replicates: Annotated[int, typer.Option("--replicates", help=field_help("power",
                                                                        "replicates"))] = 100,
-    alpha: Annotated[float, typer.Option("--alpha", help=field_help("awaken.studies.power.PowerSettings", "alpha"))] = 0.05,
+    alpha: Annotated[float, typer.Option("--alpha", help=field_help("power", "alpha"))] = 0.05,
     seed: Annotated[int, typer.Option("--seed", help="seed of replicate 0 (>= 0)")] = 0,
     workers: WorkersOption = 2,
     scheduler: SchedulerOption = None,

@@ -36,15 +36,15 @@ from awaken.cli.apps import (
 def reproduce(
     ctx: typer.Context,
     out: OutOption = None,
-    mice: Annotated[int, typer.Option("--mice", help=field_help("awaken.api.settings.ReproduceSettings", "mice"))] = 4,
-    seed: Annotated[int, typer.Option("--seed", help=field_help("awaken.api.settings.ReproduceSettings", "seed"))] = 0,
-    days: Annotated[int, typer.Option("--days", help=field_help("awaken.api.settings.ReproduceSettings", "days"))] = 365,
-    engine: Annotated[str, typer.Option("--engine", help="reference (SciPy Radau) or fast (compiled batch solver)")] =
+    mice: Annotated[int, typer.Option("--mice", help=field_help("reproduce", "mice"))] = 4,
+    seed: Annotated[int, typer.Option("--seed", help=field_help("reproduce", "seed"))] = 0,
+    days: Annotated[int, typer.Option("--days", help=field_help("reproduce", "days"))] = 365,
+    engine: Annotated[str, typer.Option("--engine", help=field_help("reproduce", "engine"))] =
         "reference",
     ensemble: Annotated[Optional[Path], typer.Option("--ensemble", help="calibration ensemble (ensemble.parquet of an "
                                                      "awaken fit run; default: the shipped one)")] = None,
     no_ensemble: Annotated[bool, typer.Option("--no-ensemble", help="no ensemble bands or pass fractions")] = False,
-    survivors: Annotated[int, typer.Option("--survivors", help=field_help("awaken.api.settings.ReproduceSettings",
+    survivors: Annotated[int, typer.Option("--survivors", help=field_help("reproduce",
                                                                      "survivors"))] = 100_000,
     overwrite: OverwriteOption = False,
 ) -> None:
@@ -96,7 +96,7 @@ def experiment_run(
     days: Annotated[Optional[int], typer.Option("--days", help=field_help(EXPERIMENT, "days"))] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help=field_help(EXPERIMENT, "seed"))] = None,
     mice: Annotated[Optional[int], typer.Option("--mice", help=field_help(EXPERIMENT, "mice"))] = None,
-    engine: Annotated[str, typer.Option("--engine", help="reference (SciPy Radau) or fast (compiled batch solver)")] =
+    engine: Annotated[str, typer.Option("--engine", help=field_help("reproduce", "engine"))] =
         "reference",
     out: OutOption = None,
     overwrite: OverwriteOption = False,
@@ -128,7 +128,7 @@ def targets(
     seed: Annotated[int, typer.Option("--seed", help=field_help(EXPERIMENT, "seed"))] = 0,
     days: Annotated[int, typer.Option("--days", help="simulated days per experiment (28-3650; targets read out up to "
                                       "28 dpi) [d]")] = 60,
-    engine: Annotated[str, typer.Option("--engine", help="reference or fast")] = "reference",
+    engine: Annotated[str, typer.Option("--engine", help=field_help("reproduce", "engine"))] = "reference",
 ) -> None:
     """The scorecard: every target of targets.yaml with its band, the simulated value and pass/fail."""
     from awaken.api.experiments import read_scorecard, score_targets
@@ -185,18 +185,18 @@ def parameters(
 @app.command()
 def fit(
     ctx: typer.Context,
-    starts: Annotated[int, typer.Option("--starts", help=field_help("awaken.calibration.settings.FitSettings", "starts"))] = 20,
-    seed: Annotated[int, typer.Option("--seed", help="random seed (>= 0)")] = 0,
-    max_iterations: Annotated[int, typer.Option("--max-iterations", help=field_help("awaken.calibration.settings.FitSettings",
+    starts: Annotated[int, typer.Option("--starts", help=field_help("fit", "starts"))] = 20,
+    seed: Annotated[int, typer.Option("--seed", help=field_help("fit", "seed"))] = 0,
+    max_iterations: Annotated[int, typer.Option("--max-iterations", help=field_help("fit",
                                                                                "max_iterations"))] = 200,
     profiles: Annotated[Optional[list[str]], typer.Option("--profile", help="parameter to profile (repeatable; "
                                                           "default: all fitted parameters)")] = None,
     no_profiles: Annotated[bool, typer.Option("--no-profiles", help="skip the profile likelihoods")] = False,
-    walkers: Annotated[int, typer.Option("--walkers", help=field_help("awaken.calibration.settings.FitSettings",
+    walkers: Annotated[int, typer.Option("--walkers", help=field_help("fit",
                                                                  "walkers"))] = 48,
-    generations: Annotated[int, typer.Option("--generations", help=field_help("awaken.calibration.settings.FitSettings",
+    generations: Annotated[int, typer.Option("--generations", help=field_help("fit",
                                                                          "generations"))] = 400,
-    ensemble_size: Annotated[int, typer.Option("--ensemble-size", help=field_help("awaken.calibration.settings.FitSettings",
+    ensemble_size: Annotated[int, typer.Option("--ensemble-size", help=field_help("fit",
                                                                              "ensemble_size"))] = 200,
     out: OutOption = None,
     threads: ThreadsOption = None,
@@ -216,8 +216,8 @@ def fit(
 def population(
     ctx: typer.Context,
     experiment: Annotated[str, typer.Option("--experiment", help="experiment name or experiment file")] = "influenza",
-    n: Annotated[int, typer.Option("--n", help="individuals to keep (1-10,000,000)")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="random seed (>= 0)")] = 0,
+    n: Annotated[int, typer.Option("--n", help=field_help("population", "n"))] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help=field_help("population", "seed"))] = 0,
     out: OutOption = None,
     output_days: Annotated[str, typer.Option("--output-days", help="comma-separated read-out days [d]")] =
         "0,3,6,9,12,15,21,28,42,60,90,120",

@@ -37,7 +37,7 @@ import numpy as np
 from awaken.experiments.protocol import Experiment
 from awaken.solvers.virtual_population import PhysiologicalEnvelope, simulate_population
 
-__all__ = ["InfectionResponse", "infection_response", "HUMAN_ENVELOPE", "HORIZON_DAYS", "HUMAN_VIRUSES"]
+__all__ = ["InfectionResponse", "infection_response", "RESPONSE_SEED", "HUMAN_ENVELOPE", "HORIZON_DAYS", "HUMAN_VIRUSES"]
 
 #: Day after infection at which the fold change is read.
 HORIZON_DAYS = 120.0
@@ -47,6 +47,8 @@ HUMAN_VIRUSES = {"influenza": "influenza_seasonal", "sars_cov_2": "sars_cov_2"}
 #: IL-6 inside the 0-400 pg/mL range of Jenner et al. 2021 (PLOS Pathog 17:e1009753).
 HUMAN_ENVELOPE = PhysiologicalEnvelope(virus_cleared_by_day=21.0, il6_peak_range=(1.0, 400.0))
 _QUANTILE_POINTS = 1001
+#: Seed of the virtual people behind the response distribution (fixed: every run uses the same response).
+RESPONSE_SEED = 20250730
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class InfectionResponse:
 
 
 @lru_cache(maxsize=8)
-def infection_response(n: int = 2000, seed: int = 20250730) -> InfectionResponse:
+def infection_response(n: int = 2000, seed: int = RESPONSE_SEED) -> InfectionResponse:
     """Simulate ``n`` accepted virtual people per pathogen and return the response quantiles."""
     quantiles, acceptance = {}, {}
     for pathogen, strain in HUMAN_VIRUSES.items():

@@ -31,9 +31,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from awaken.lung.parameters import Parameter, check_overrides
-from awaken.schemas import Date, Flag, Real
+from awaken.schemas import Date, Flag, Integer, Real
 
-__all__ = ["CohortTable", "CohortScenario", "load_cohort_table", "CANCER_TYPES", "SUBTYPES", "COUNTRIES",
+__all__ = ["CohortTable", "CohortScenario", "CohortSettings", "MAX_PEOPLE", "DEFAULT_BLOCK_SIZE", "load_cohort_table", "CANCER_TYPES", "SUBTYPES", "COUNTRIES",
            "EPOCH"]
 
 CANCER_TYPES = ("breast", "other")
@@ -184,3 +184,19 @@ class CohortScenario(_Strict):
 def day_number(date: dt.date) -> int:
     """Days since :data:`EPOCH`."""
     return (date - EPOCH).days
+
+
+#: Most people in one cohort run.
+MAX_PEOPLE = 100_000_000
+#: People per block by default (one Dask task each).
+DEFAULT_BLOCK_SIZE = 50_000
+
+
+class CohortSettings(_Strict):
+    """How large a cohort run is and how it is cut into blocks (checked before any work)."""
+
+    n: Integer = Field(100_000, ge=1, le=MAX_PEOPLE, json_schema_extra={"unit": "people"},
+                       description="survivors to simulate")
+    seed: Integer = Field(0, ge=0, le=2**63 - 1, description="random seed (counter-based draws keyed by person)")
+    block_size: Integer = Field(DEFAULT_BLOCK_SIZE, ge=1, le=1_000_000, json_schema_extra={"unit": "people"},
+                                description="people per block")

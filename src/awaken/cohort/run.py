@@ -20,7 +20,7 @@ Example
 >>> import tempfile, pathlib
 >>> from awaken.cohort.run import run_cohort
 >>> from awaken.records import read_cohort
->>> from awaken.cohort.parameters import CohortScenario
+>>> from awaken.cohort.parameters import DEFAULT_BLOCK_SIZE, MAX_PEOPLE, CohortScenario, CohortSettings
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     run = run_cohort(CohortScenario(), n=300, seed=1, out=pathlib.Path(tmp) / "c", block_size=100,
 ...                      executor="inline", response_individuals=50)
@@ -40,19 +40,17 @@ from typing import Any, Literal
 import pandas as pd
 import pyarrow.parquet as pq
 
-from awaken.cohort.infection_response import InfectionResponse, infection_response
-from awaken.cohort.parameters import CohortScenario
+from awaken.cohort.infection_response import RESPONSE_SEED, InfectionResponse, infection_response
+from awaken.cohort.parameters import DEFAULT_BLOCK_SIZE, MAX_PEOPLE, CohortScenario, CohortSettings
 from awaken.cohort.simulate import simulate_block
-from awaken.errors import InputError
 from awaken.records import REQUIRED_TABLES, TABLES
 from awaken.runs.directory import RunDirectory, mark_done
 from awaken.runs.execution import Execution
 from awaken.runs.files import temporary_sibling
+from awaken.schemas import validate
 
 __all__ = ["CohortRun", "run_cohort", "check_cohort", "simulate_records", "MAX_PEOPLE", "DEFAULT_BLOCK_SIZE"]
 
-MAX_PEOPLE = 100_000_000
-DEFAULT_BLOCK_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -66,28 +64,19 @@ class CohortRun:
     seconds: float
 
 
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def check_cohort(n: int, seed: int, block_size: int) -> None:
+def check_cohort(n: int, seed: int, block_size: int) -> CohortSettings:
     """Check a cohort's size, seed and block size (before any work)."""
-    if not _whole(n) or not 1 <= n <= MAX_PEOPLE:
-        raise InputError.field("n", f"the number of people must be >= 1 and <= {MAX_PEOPLE}", n)
-    if not _whole(seed) or not 0 <= seed <= 2**63 - 1:
-        raise InputError.field("seed", "must be >= 0 and < 2^63", seed)
-    if not _whole(block_size) or not 1 <= block_size <= 1_000_000:
-        raise InputError.field("block_size", "must be >= 1 and <= 1000000 people", block_size)
+    return validate({"n": n, "seed": seed, "block_size": block_size}, CohortSettings)
 
 
-def _settings(scenario: CohortScenario, n: int, seed: int, block_size: int, response: InfectionResponse
+def _settings(scenario: CohortScenario, n: int, seed: int, block_size: int, response_individuals: int
               ) -> dict[str, Any]:
     """What a resumed run must share with the run it continues."""
     from awaken.runs.provenance import version
 
     return {"scenario_sha256": scenario.sha256(), "n": n, "seed": seed, "block_size": block_size,
             "awaken_version": version(),
-            "infection_response": {"individuals": response.individuals, "seed": response.seed}}
+            "infection_response": {"individuals": response_individuals, "seed": RESPONSE_SEED}}
 
 
 def _block_task(scenario_json: str, seed: int, block: int, first: int, last: int, out: str,
@@ -110,21 +99,25 @@ def _block_task(scenario_json: str, seed: int, block: int, first: int, last: int
 def run_cohort(scenario: CohortScenario, n: int, seed: int, out: str | Path, workers: int = 2,
                scheduler: str | None = None, block_size: int = DEFAULT_BLOCK_SIZE, overwrite: bool = False,
                executor: Literal["dask", "inline"] = "dask", progress: Callable[[int], None] | None = None,
-               response_individuals: int = 2000, command: list[str] | None = None) -> CohortRun:
+               response_individuals: int = 2000, command: list[str] | None = None,
+               execution: Execution | None = None) -> CohortRun:
     """Simulate ``n`` survivors of ``scenario`` into ``out`` (see the module docstring).
 
-    ``executor="inline"`` runs the blocks in this process (no Dask), for small runs and tests;
-    ``progress(k)`` is called with the number of people of each finished block.
+    ``executor="inline"`` runs the blocks in this process (no Dask), for small runs and tests; an
+    ``execution`` already made (and checked) replaces ``workers``, ``scheduler`` and ``executor``.
+    ``progress(k)`` is called with the number of people of each finished block. Everything is
+    checked - sizes, the execution, the directory and, when it resumes a run, its settings -
+    before any simulation.
     """
     check_cohort(n, seed, block_size)
-    execution = Execution(workers=workers, scheduler=scheduler, inline=executor == "inline")
+    execution = execution or Execution(workers=workers, scheduler=scheduler, inline=executor == "inline")
     started = time.perf_counter()
-    response = infection_response(n=response_individuals)
-    settings = _settings(scenario, n, seed, block_size, response)
+    settings = _settings(scenario, n, seed, block_size, response_individuals)
     run = RunDirectory(out, kind="cohort", command=command, seed=seed, scenarios=[scenario], settings=settings,
                        overwrite=overwrite, resumable=True)
     blocks = [(b, b * block_size, min(n, (b + 1) * block_size)) for b in range((n + block_size - 1) // block_size)]
     with run:
+        response = infection_response(n=response_individuals)
         for table in TABLES:
             (run.path / table).mkdir(exist_ok=True)
         done = {int(name.split("-")[1]) for name in run.done()}

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from awaken.errors import InputError
 from awaken.runs.provenance import read_provenance
 
-__all__ = ["check_destination", "protected_paths"]
+__all__ = ["check_destination", "check_file", "protected_paths"]
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -57,7 +58,13 @@ def check_destination(destination: str | Path, *, overwrite: bool = False, field
 
     ``allow_existing_run``: an existing awaken run is accepted without ``overwrite`` (a resumable
     run decides itself whether it can continue it)."""
-    destination = Path(destination)
+    try:
+        return _check(Path(destination), overwrite, field, allow_existing_run)
+    except OSError as err:  # a name too long, a loop of links, ...
+        raise InputError.field(field, f"cannot be used ({err.strerror or err})", destination) from None
+
+
+def _check(destination: Path, overwrite: bool, field: str, allow_existing_run: bool) -> Path | None:
     resolved = destination.resolve()
     for protected in protected_paths():
         what = "package" if protected == _PACKAGE else "source tree"
@@ -89,3 +96,31 @@ def check_destination(destination: str | Path, *, overwrite: bool = False, field
         raise InputError.field(field, f"cannot be created: writing in {existing} fails ({err.strerror})",
                                destination) from None
     return None
+
+
+def check_file(path: str | Path, *, field: str, overwrite: bool, ours: Callable[[Path], bool]) -> Path:
+    """Check that a single file (an export) may be written at ``path``: not in awaken's own tree,
+    in a directory that exists and can be written, and - if a file is there - only with
+    ``overwrite`` and only if ``ours(path)`` says awaken wrote it. Returns the path."""
+    path = Path(path)
+    try:
+        resolved = path.resolve()
+        for protected in protected_paths():
+            if _inside(resolved, protected):
+                raise InputError.field(field, f"lies in awaken's own package or source tree ({protected})", path)
+        if not path.parent.is_dir():
+            raise InputError.field(field, f"directory {path.parent} does not exist", path)
+        if path.is_dir():
+            raise InputError.field(field, "is a directory", path)
+        if path.exists():
+            if not overwrite:
+                raise InputError.field(field, "already exists; choose a new name", path, remedy="overwrite")
+            if not ours(path):
+                raise InputError.field(field, "exists and was not written by awaken; choose a new name (awaken never "
+                                              "replaces what it did not write)", path)
+        probe = tempfile.mkstemp(prefix=".awaken-probe-", dir=path.parent)
+        os.close(probe[0])
+        os.unlink(probe[1])
+    except OSError as err:
+        raise InputError.field(field, f"cannot be written ({err.strerror or err})", path) from None
+    return path

@@ -44,13 +44,14 @@ import shutil
 import signal
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from awaken.errors import InputError
 from awaken.runs.destination import check_destination
 from awaken.runs.files import atomic_write_bytes, atomic_write_text, jsonable, temporary_sibling
-from awaken.runs.leftovers import PARTIAL_MARKER, owner_record, sweep_stale
+from awaken.runs.leftovers import LOCK_SUFFIX, PARTIAL_MARKER, lock_holder, owner_record, sweep_stale
 from awaken.runs.provenance import PROVENANCE_FILE, provenance, read_provenance, utc_now
 
 if TYPE_CHECKING:
@@ -60,6 +61,20 @@ __all__ = ["RunDirectory", "mark_done", "MARKERS"]
 
 #: Folder of a resumable run's per-unit markers.
 MARKERS = "_blocks"
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM (main thread only) while the block runs; they are delivered after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -109,7 +124,7 @@ class RunDirectory:
         self.started: str | None = None
         self.record: dict[str, Any] | None = None
         self._lock_fd: int | None = None
-        self._lock_path = self.destination.parent / f".{self.destination.name}.lock"
+        self._lock_path = self.destination.parent / f".{self.destination.name}{LOCK_SUFFIX}"
         self._previous_handler: Any = None
         self._created = False
 
@@ -166,10 +181,14 @@ class RunDirectory:
         try:
             if self.record is None:
                 self.finish()
-            (self.path / PARTIAL_MARKER).unlink()
         except BaseException:
             shutil.rmtree(self.path, ignore_errors=True)
             raise
+        with _signals_held():  # Ctrl-C or SIGTERM during the swap takes effect after it, not half-way
+            self._swap()
+
+    def _swap(self) -> None:
+        """Put the finished run in place (replacing an earlier run when asked), then drop its marker."""
         previous = None
         if self.destination.exists() and read_provenance(self.destination) is not None and self._replace:
             previous = self.destination.parent / f".{self.destination.name}.old-{uuid.uuid4().hex[:8]}"
@@ -181,8 +200,10 @@ class RunDirectory:
             shutil.rmtree(self.path, ignore_errors=True)
             if previous is not None:
                 os.replace(previous, self.destination)
+                (self.destination / PARTIAL_MARKER).unlink(missing_ok=True)
             raise InputError.field(self.field, f"could not be put in place ({err.strerror}); did something else write "
                                                f"there during the run?", self.destination) from None
+        (self.destination / PARTIAL_MARKER).unlink(missing_ok=True)
         if previous is not None:
             shutil.rmtree(previous, ignore_errors=True)
 
@@ -208,17 +229,18 @@ class RunDirectory:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
                 os.close(fd)
-                raise InputError.field(self.field, f"another awaken process (pid {holder}) is writing it; wait for it "
-                                                   f"to finish or choose another directory", self.destination) from None
+                holder = lock_holder(self._lock_path) or {}
+                raise InputError.field(self.field, f"another awaken process (pid {holder.get('pid', 'unknown')}) is "
+                                                   f"writing it; wait for it to finish or choose another directory",
+                                       self.destination) from None
             try:
                 same = os.fstat(fd).st_ino == os.stat(self._lock_path).st_ino
             except FileNotFoundError:
                 same = False
             if same:
                 os.ftruncate(fd, 0)
-                os.write(fd, str(os.getpid()).encode())
+                os.write(fd, json.dumps({"awaken_lock": True, **owner_record()}).encode())
                 self._lock_fd = fd
                 return
             os.close(fd)  # the holder removed the file while we waited for it: lock the new one

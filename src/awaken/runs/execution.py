@@ -22,16 +22,17 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from awaken.errors import InputError
 from awaken.runs.progress import Advance
 
-__all__ = ["Execution", "MAX_WORKERS", "check_scheduler"]
+__all__ = ["Execution", "MAX_WORKERS", "check_scheduler", "solver_threads"]
 
 MAX_WORKERS = 256
 #: Seconds a scheduler has to answer on its port.
@@ -123,11 +124,20 @@ class Execution:
                 cluster.close()
 
 
-def solver_threads(threads: int | None) -> None:
-    """Use ``threads`` threads in the compiled solvers (None: every core), within numba's limit."""
+@contextlib.contextmanager
+def solver_threads(threads: int | None) -> Iterator[None]:
+    """Use ``threads`` threads in the compiled solvers inside the block (None: leave them as they are,
+    every core by default), within numba's limit; the previous number is restored after it."""
+    if threads is None:
+        yield
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise InputError.field("threads", "must be >= 1", threads)
     import numba
 
-    if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise InputError.field("threads", "must be >= 1", threads)
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)

@@ -25,10 +25,12 @@ from typing import Any
 
 from awaken.runs.provenance import utc_now
 
-__all__ = ["PARTIAL_MARKER", "owner_record", "sweep_stale"]
+__all__ = ["PARTIAL_MARKER", "LOCK_SUFFIX", "owner_record", "sweep_stale", "lock_holder"]
 
 #: File inside a temporary folder that says which process owns it.
 PARTIAL_MARKER = ".awaken-partial.json"
+#: A run's lock is ``.NAME`` + this, next to the run, holding its owner record (with ``"awaken_lock": true``).
+LOCK_SUFFIX = ".awaken-lock"
 
 
 def _process_start(pid: int) -> str | None:
@@ -74,19 +76,27 @@ def sweep_stale(parent: Path) -> list[Path]:
         if folder.is_dir() and _stale(folder):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
-    for lock in parent.glob(".*.lock"):
+    for lock in parent.glob(f".*{LOCK_SUFFIX}"):
         if _unheld_lock_removed(lock):
             removed.append(lock)
     return removed
 
 
-def _unheld_lock_removed(path: Path) -> bool:
-    """Remove a run's lock file that no process holds and whose writer is gone (it was killed)."""
+def lock_holder(path: Path) -> dict[str, Any] | None:
+    """The owner record in an awaken lock file, or None if it is not one (or cannot be read)."""
     try:
-        holder = int(path.read_text().strip() or 0)
+        record = json.loads(path.read_text())
     except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("awaken_lock") is True else None
+
+
+def _unheld_lock_removed(path: Path) -> bool:
+    """Remove an awaken lock file that no process holds and whose process on this host is gone."""
+    holder = lock_holder(path)
+    if holder is None or holder.get("host") != socket.gethostname():
         return False
-    if holder and _alive(holder, None):
+    if _alive(int(holder.get("pid", 0)), holder.get("process_start")):
         return False
     try:
         fd = os.open(path, os.O_RDWR)

@@ -29,7 +29,6 @@ Example
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import operator
 import os
 import stat
@@ -50,15 +49,10 @@ from awaken.runs.files import atomic_write_text
 from awaken.solvers.codegen import LANES, generated_source
 from awaken.solvers.reference import PREEQUILIBRATION_DAYS, absolute_tolerances
 from awaken.solvers.schedule import Event
+from awaken.solvers.settings import DEFAULT_RTOL
 
 __all__ = ["FastSolver", "BatchResult", "cache_directory", "DEFAULT_RTOL", "AMOUNT_ATOL", "FastSolverError"]
 
-#: Relative tolerance of the fast solver, chosen by measurement (benchmarks/population_solver.py,
-#: docs/performance.md): at 5e-5 the dcc_count of 300 drawn mice of six experiments stays within
-#: 5.2e-5 of the reference solver at every output day (influenza 2.5e-5; the requirement is 1e-4,
-#: tested over six experiments); 1e-4 came within 2.7e-5 on 60 mice of five experiments but leaves
-#: too little margin to be the default.
-DEFAULT_RTOL = 5e-5
 #: Absolute tolerance of the fast solver on amounts of cells and IL-6 (cells, pg/mL), chosen by
 #: measurement (docs/performance.md): a hundredth of a cell is below anything the model's read-outs
 #: resolve, and the reference solver's 1e-6 made the integrator follow cell numbers that have decayed
@@ -108,15 +102,18 @@ def _generated_file(source: str) -> Path:
 
 @lru_cache(maxsize=1)
 def _compiled_module() -> tuple[ModuleType, float]:
-    """Import (and on first use compile) the generated module; returns it and the seconds it took."""
+    """Import (and on first use compile) the generated module; returns it and the seconds it took.
+
+    The module is executed from the source awaken generated in this process, not read back from
+    the file (nor from a ``.pyc`` beside it): the file is there for numba's cache, which is keyed
+    by its path and stamp, and is checked to hold that same source."""
     started = time.perf_counter()
-    path = _generated_file(generated_source(compiled_model()))
-    name = path.stem
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    source = generated_source(compiled_model())
+    path = _generated_file(source)
+    module = ModuleType(path.stem)
+    module.__file__ = str(path)
+    sys.modules[path.stem] = module
+    exec(compile(source, str(path), "exec"), module.__dict__)  # noqa: S102 - awaken's own generated source
     _warm_up(module)
     return module, time.perf_counter() - started
 

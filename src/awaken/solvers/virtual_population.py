@@ -37,14 +37,13 @@ from awaken.lung.parameters import (
     draw_individuals,
     load_parameter_table,
 )
-from awaken.schemas import Real
-from awaken.solvers.fast import DEFAULT_RTOL, BatchResult, FastSolver
+from awaken.schemas import Real, validate
+from awaken.solvers.fast import BatchResult, FastSolver
 from awaken.solvers.schedule import animal_setup
+from awaken.solvers.settings import DEFAULT_OUTPUT_DAYS, DEFAULT_RTOL, MAX_INDIVIDUALS, PopulationSettings
 
 __all__ = ["PhysiologicalEnvelope", "Population", "simulate_population", "check_population", "DEFAULT_OUTPUT_DAYS", "MAX_INDIVIDUALS"]
 
-DEFAULT_OUTPUT_DAYS: tuple[float, ...] = (0, 3, 6, 9, 12, 15, 21, 28, 42, 60, 90, 120)
-MAX_INDIVIDUALS = 10_000_000
 _BATCH = 4096
 
 
@@ -123,25 +122,20 @@ def _screening_days(scenario: Experiment, output_days: np.ndarray, envelope: Phy
     return np.array(sorted(d for d in days if 0 <= d <= end))
 
 
-def check_population(experiment: Experiment, n: int, output_days: Sequence[float], days: float | None = None
-                     ) -> tuple[np.ndarray, float]:
-    """Check a population's size and days before any work; return the sorted output days and the run length."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_INDIVIDUALS:
-        raise InputError.field("n", f"must be >= 1 and <= {MAX_INDIVIDUALS}", n)
+def check_population(experiment: Experiment, n: int, output_days: Sequence[float], days: float | None = None,
+                     seed: int = 0, rtol: float = DEFAULT_RTOL, variability: bool = True) -> PopulationSettings:
+    """Check a population's settings before any work (:class:`PopulationSettings`, and the infection
+    inside the run); raises :class:`~awaken.errors.InputError` naming the field."""
     try:
-        out = np.asarray(sorted(set(float(d) for d in output_days)), dtype=float)
-    except (TypeError, ValueError):
-        raise InputError.field("output_days", "give numbers of days, e.g. 0, 15, 28", output_days) from None
-    if out.size == 0 or not np.all(np.isfinite(out)) or out[0] < 0 or out[-1] > MAX_DAYS:
-        raise InputError.field("output_days", f"days must lie within [0, {MAX_DAYS}] d", list(output_days))
-    end = float(days) if days is not None else float(out[-1])
-    if not 0 < end <= MAX_DAYS or out[-1] > end:
-        raise InputError.field("days", f"must be in (0, {MAX_DAYS}] d and cover the output days (last {out[-1]:g})",
-                               days)
-    if experiment.virus is not None and experiment.virus.day >= end:
-        raise InputError.field("output_days", f"the last day ({end:g}) must come after the infection "
-                                              f"(day {experiment.virus.day:g})", list(output_days))
-    return out, end
+        output = tuple(output_days)
+    except TypeError:
+        raise InputError.field("output_days", "give a list of days, e.g. [0, 15, 28]", output_days) from None
+    settings = validate({"n": n, "seed": seed, "output_days": output, "days": days, "rtol": rtol,
+                         "variability": variability}, PopulationSettings)
+    if experiment.virus is not None and experiment.virus.day >= settings.end:
+        raise InputError.field("output_days", f"the last day ({settings.end:g}) must come after the infection "
+                                              f"(day {experiment.virus.day:g})", list(output))
+    return settings
 
 
 def simulate_population(experiment: str | Path | Experiment, n: int, seed: int = 0,
@@ -156,7 +150,8 @@ def simulate_population(experiment: str | Path | Experiment, n: int, seed: int =
     few. ``progress(k)`` is called with the number of individuals accepted in each batch.
     """
     scenario = resolve_experiment(experiment)
-    out, end = check_population(scenario, n, output_days, days)
+    settings = check_population(scenario, n, output_days, days, seed, rtol, variability)
+    out, end = np.asarray(settings.output_days, dtype=float), settings.end
     max_candidates = max_candidates or 20 * n
     solver = FastSolver(rtol=rtol)
     table = load_parameter_table(scenario.species)
