@@ -38,7 +38,7 @@ from awaken.calibration.settings import PHASES, FitSettings
 from awaken.lung.parameters import fitted_parameters
 from awaken.report import calibration_figures
 from awaken.report.flagship import save_figures
-from awaken.report.html import render_template
+from awaken.report.html import CalibrationReport
 from awaken.runs.directory import RunDirectory
 from awaken.runs.execution import solver_threads
 from awaken.runs.progress import ProgressFactory, progress_bars
@@ -127,10 +127,9 @@ def _fit(run: RunDirectory, settings: FitSettings, progress: Callable[[str, int]
                 dict(zip(names, result.best)), dict(zip(verdicts["parameter"], verdicts["verdict"])))))
     report_figures = save_figures(run, specs)
     prov = run.finish()
-    run.write_text("report.html", render_template(
-        "calibration.html.j2", title="awaken fit: the mouse lung model calibrated to the study's targets",
-        prov=prov, settings=settings, starts=result.starts.to_dict("records"), scores=best_scores,
+    run.write_text("report.html", CalibrationReport(
+        provenance=prov, settings=settings, starts=result.starts.to_dict("records"), scores=best_scores,
         fractions=fractions, verdicts=verdicts.to_dict("records"), per_band=per_band, figures=report_figures,
         members=len(ensemble), acceptance=acceptance, targets=load_targets()["mouse"],
-        best=[{"name": n, "value": best_values[n], "nominal": nominal[n]} for n in names]))
+        best=[{"name": n, "value": best_values[n], "nominal": nominal[n]} for n in names]).render())
 

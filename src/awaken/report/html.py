@@ -23,14 +23,16 @@ from markupsafe import Markup, escape
 
 if TYPE_CHECKING:  # types only: the report reads what the layers below produced
     from awaken.calibration.ensemble import EnsembleSummary
+    from awaken.calibration.settings import FitSettings
     from awaken.cohort.parameters import CohortScenario
     from awaken.experiments.protocol import Experiment
     from awaken.lung.parameters import Parameter
-    from awaken.scorecard import Scorecard
+    from awaken.scorecard import Scorecard, TargetScore
     from awaken.studies.flatiron import FlatironResult
     from awaken.studies.ukb import UKBResult
 
-__all__ = ["ReportFigure", "Report", "CohortSection", "render_template", "format_value", "format_band"]
+__all__ = ["ReportFigure", "Report", "CohortSection", "CalibrationReport", "render_template", "format_value",
+           "format_band"]
 
 
 @dataclass(frozen=True)
@@ -146,3 +148,28 @@ class Report:
             n_human_passed=sum(bool(s.passed) for s in human), figures=self.figures, experiments=self.experiments,
             mice=self.mice, ensemble=self.ensemble, parameters=self.parameters, parameter_virus=self.parameter_label,
             tables=self.tables, cohort=self.cohort, engine=self.engine)
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """Everything the report of ``awaken fit`` shows."""
+
+    provenance: dict[str, Any]
+    settings: FitSettings
+    starts: list[dict[str, Any]]  # one per start: cost, initial cost, calls, time
+    scores: list[TargetScore]  # the best fit through the scorecard
+    fractions: dict[str, float]  # target id -> fraction of the ensemble passing
+    verdicts: list[dict[str, Any]]  # identifiability per parameter
+    per_band: dict[str, float]  # cost of each band at the best fit
+    figures: list[ReportFigure]
+    members: int
+    acceptance: float
+    targets: list[dict[str, Any]]
+    best: list[dict[str, Any]]  # name, fitted value, shipped value
+    title: str = "awaken fit: the mouse lung model calibrated to the study's targets"
+
+    def render(self) -> str:
+        return render_template("calibration.html.j2", title=self.title, prov=self.provenance, settings=self.settings,
+                               starts=self.starts, scores=self.scores, fractions=self.fractions,
+                               verdicts=self.verdicts, per_band=self.per_band, figures=self.figures,
+                               members=self.members, acceptance=self.acceptance, targets=self.targets, best=self.best)
