@@ -14,7 +14,8 @@ naming the column or rows and the rule, before any fitting.
 """
 
 from awaken.survival._validate import SurvivalDataError
-from awaken.survival.competing_risks import AalenJohansen, FineGray, gray_test
+from awaken.survival.aalen_johansen import AalenJohansen
+from awaken.survival.competing_risks import FineGray, gray_test
 from awaken.survival.cox import CoxPH, cox_zph, split_at_event_times
 from awaken.survival.kaplan_meier import KaplanMeier
 from awaken.survival.logistic import LogisticRegression
