@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
 import pytest
 
 from awaken.experiments.catalogue import list_experiments, load_experiment, with_overrides
@@ -47,3 +51,21 @@ def small_reproduction(tmp_path_factory):
 @pytest.fixture(scope="session")
 def targets() -> dict[str, dict]:
     return {t["id"]: t for group in load_targets().values() for t in group}
+
+
+@pytest.fixture(scope="session")
+def rscript():
+    """Run an R oracle script live: ``rscript(SCRIPT, *arguments)``.
+
+    Skips when R is not installed; with ``AWAKEN_REQUIRE_R=1`` (CI installs R and sets it) a missing
+    R fails instead, so the comparison with R cannot silently stop running."""
+    if shutil.which("Rscript") is None:
+        if os.environ.get("AWAKEN_REQUIRE_R"):
+            pytest.fail("AWAKEN_REQUIRE_R is set but Rscript is not on the PATH")
+        pytest.skip("R is not installed (CI installs it and compares live)")
+
+    def run(script, *arguments) -> None:
+        done = subprocess.run(["Rscript", str(script), *map(str, arguments)], capture_output=True, text=True)
+        assert done.returncode == 0, f"{script} failed:\n{done.stderr[-3000:]}"
+
+    return run

@@ -15,21 +15,14 @@ suppressPackageStartupMessages({
   library(cmprsk)
 })
 
+here <- dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1]))
+source(file.path(here, "oracle_io.R"))  # write_data(), write_json()
 args <- commandArgs(trailingOnly = TRUE)
 if (length(args) < 1) stop("usage: Rscript survival_oracle.R OUTPUT.json [DATA_DIR]")
 output <- args[1]
 data_dir <- if (length(args) >= 2) args[2] else file.path("tests", "data", "survival")
 
 # ---------------------------------------------------------------- data sets
-write_data <- function(frame, name) {
-  path <- file.path(data_dir, paste0(name, ".csv"))
-  # 17 significant digits so the CSV is the data, not a rounding of it
-  out <- frame
-  for (column in names(out)) {
-    if (is.double(out[[column]])) out[[column]] <- sprintf("%.17g", out[[column]])
-  }
-  write.csv(out, path, row.names = FALSE, quote = FALSE)
-}
 
 heart_data <- survival::heart
 write_data(heart_data, "heart")
@@ -173,20 +166,4 @@ result$rossi_logistic <- list(coef = unname(coef(lr)), se = unname(sqrt(diag(vco
 result$versions <- list(R = R.version.string, survival = as.character(packageVersion("survival")),
                         cmprsk = as.character(packageVersion("cmprsk")))
 
-# ---------------------------------------------------------------- JSON out
-json <- function(x) {
-  if (is.list(x)) {
-    keys <- names(x)
-    body <- vapply(seq_along(x), function(i) paste0('"', keys[i], '": ', json(x[[i]])), "")
-    return(paste0("{", paste(body, collapse = ", "), "}"))
-  }
-  if (is.character(x)) {
-    values <- paste0('"', x, '"')
-    return(if (length(x) == 1) values else paste0("[", paste(values, collapse = ", "), "]"))
-  }
-  values <- ifelse(is.na(x), "null", sprintf("%.17g", as.numeric(x)))
-  paste0("[", paste(values, collapse = ", "), "]")
-}
-temporary <- paste0(output, ".part")
-writeLines(json(result), temporary)
-invisible(file.rename(temporary, output))
+write_json(result, output)

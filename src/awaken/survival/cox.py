@@ -2,10 +2,20 @@
 
 Partial likelihood (Cox 1972) over ``(start, stop]`` intervals, so time-varying covariates, left
 truncation and repeated exposures are handled by splitting follow-up into rows. Ties by Efron
-(1977, R's default) or Breslow (1974); strata; case weights; cluster-robust sandwich variance
-(Lin & Wei 1989, R's ``cluster()``); time-varying coefficients in the style of R's ``tt()``;
-score, Schoenfeld, martingale and dfbeta residuals; and the proportional-hazards score test of
-R's ``cox.zph`` (Grambsch & Therneau 1994, in its survival >= 3.0 form).
+(1977, R's default), Breslow (1974) or exactly (the discrete logistic likelihood,
+:mod:`awaken.survival._exact`); strata; case weights; offsets; cluster-robust sandwich variance
+(Lin & Wei 1989, R's ``cluster()``); time-varying coefficients in the style of R's ``tt()``; score,
+Schoenfeld, martingale and dfbeta residuals. Built on a fit: the proportional-hazards test
+(:mod:`awaken.survival.proportional_hazards`) and the baseline hazard and predicted survival of
+R's ``survfit.coxph`` (:mod:`awaken.survival.cox_survival`).
+
+On the edges it answers as R does: times that differ only by round-off are merged first (R's
+``timefix``/``aeqSurv``, on by default); a coefficient whose partial likelihood keeps rising as it
+grows (separation, monotone likelihood) is reported with a :class:`ConvergenceWarning` naming it,
+``converged_`` false and ``infinite_`` true for it (R: "beta may be infinite"), and one left without
+information next to it as ``not_estimable_`` (NaN; R: NA); a covariate the data carry no
+information on (constant within every stratum, or collinear) or data without an event are refused
+by name (R returns NA). No arithmetic exception or NumPy warning reaches the caller.
 
 Example
 -------
@@ -19,31 +29,32 @@ Example
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from awaken.survival._exact import ExactRiskSets
+from awaken.survival._newton import and_list, inverse, maximise, quadratic, refuse_uninformative
 from awaken.survival._riskset import RiskSets
 from awaken.survival._summary import coefficient_table
 from awaken.survival._validate import (
+    ConvergenceWarning,
     SurvivalDataError,
+    case_weights,
     check_intervals,
     check_no_overlap,
+    combination_codes,
     event_codes,
     numeric_column,
     require_columns,
 )
+from awaken.survival.timefix import timefix_or_refuse
 
-__all__ = ["CoxPH", "cox_zph", "split_at_event_times"]
+__all__ = ["CoxPH", "split_at_event_times", "ConvergenceWarning"]
 
-TIES = ("efron", "breslow")
-MAX_ITERATIONS = 50
-# Newton stops when the log-likelihood changes by less than this (relative), as R's
-# coxph.control(eps) but tighter, so results are converged well past 6 significant digits
-RELATIVE_TOLERANCE = 1e-12
-MAX_HALVINGS = 30
+TIES = ("efron", "breslow", "exact")
 
 
 class CoxPH:
@@ -51,7 +62,10 @@ class CoxPH:
 
     Parameters
     ----------
-    ties : "efron" (R's default) or "breslow".
+    ties : "efron" (R's default), "breslow" or "exact" (the exact partial likelihood of tied deaths,
+        :mod:`awaken.survival._exact`; as R, without case weights, robust variance, or score, dfbeta
+        and Schoenfeld residuals; curves, martingale residuals and ``cox_zph`` use Breslow's hazard
+        at the exact estimate, as R).
     alpha : 1 - confidence level of the intervals in :attr:`summary`.
     """
 
@@ -78,6 +92,8 @@ class CoxPH:
         tt: Mapping[str, Callable[[pd.DataFrame, np.ndarray], np.ndarray]] | None = None,
         cause: int | None = None,
         id: str | None = None,  # noqa: A002 - R's name for the subject identifier
+        offset: str | None = None,
+        timefix: bool = True,
     ) -> CoxPH:
         """Fit the model.
 
@@ -87,11 +103,13 @@ class CoxPH:
         1, 2, ... and the model is the cause-specific hazard of ``k`` (other causes censor).
         ``tt`` maps a new covariate name to ``f(rows, t)``, evaluated on the rows at risk at each
         event time ``t``, as R's ``tt()``. ``robust`` defaults to R's rule: on when ``cluster`` is
-        given or weights are not whole numbers.
+        given or weights are not whole numbers. ``offset`` names a column added to the linear
+        predictor with coefficient 1 (R's ``offset()``). ``timefix`` merges times that differ only by
+        round-off first, as R's default (:func:`awaken.survival.timefix.timefix`).
         """
         covariates = list(covariates)
         strata_columns = [strata] if isinstance(strata, str) else list(strata or [])
-        require_columns(df, [stop, event, start, weights, cluster, id, *covariates, *strata_columns])
+        require_columns(df, [stop, event, start, weights, cluster, id, offset, *covariates, *strata_columns])
         if not covariates and not tt:
             raise SurvivalDataError("give at least one covariate")
         if len(set(covariates)) != len(covariates):
@@ -99,6 +117,11 @@ class CoxPH:
 
         stop_values = numeric_column(df, stop)
         start_values = numeric_column(df, start) if start is not None else None
+        if timefix:
+            if start_values is None:
+                (stop_values,) = timefix_or_refuse(df, stop_values)
+            else:
+                start_values, stop_values = timefix_or_refuse(df, start_values, stop_values, names=(start, stop))
         if start_values is None:
             # right-censored data: everyone at risk from the earliest possible time
             low = min(0.0, float(stop_values.min())) - 1.0
@@ -109,10 +132,11 @@ class CoxPH:
                 check_no_overlap(df, id, start_values, stop_values, start, stop)
         codes = event_codes(df, event, binary=cause is None)
         status = codes == (cause if cause is not None else 1)
-        weight = numeric_column(df, weights, minimum=0.0, strictly=True) if weights else np.ones(len(df))
+        weight = case_weights(df, weights, strictly=True)
+        offset_values = numeric_column(df, offset) if offset else np.zeros(len(df))
         x = np.column_stack([numeric_column(df, c) for c in covariates]) if covariates else np.empty((len(df), 0))
-        stratum, self.strata_ = _group_codes(df, strata_columns)
-        cluster_codes = _group_codes(df, [cluster])[0] if cluster else None
+        stratum, self.strata_ = combination_codes(df, strata_columns)
+        cluster_codes = combination_codes(df, [cluster])[0] if cluster else None
 
         names = covariates
         rows = np.arange(len(df))
@@ -124,23 +148,44 @@ class CoxPH:
             extra = [np.asarray(f(frame, stop_values), dtype=float) for f in tt.values()]
             x = np.column_stack([x[rows], *extra])
             names = covariates + list(tt)
-            weight, stratum = weight[rows], stratum[rows]
-            if cluster_codes is None:
-                cluster_codes = rows  # one subject per original row, as R does for tt()
-            else:
+            weight, stratum, offset_values = weight[rows], stratum[rows], offset_values[rows]
+            if cluster_codes is not None:
                 cluster_codes = cluster_codes[rows]
+            # without a cluster, R's robust variance treats every split piece as its own subject
         if robust is None:
-            robust = cluster is not None or not np.all(weight == np.round(weight))
+            robust = cluster is not None or (weights is not None and not np.all(weight == np.round(weight)))
+        if self.ties == "exact":
+            if not np.all(weight == 1):
+                raise SurvivalDataError(f"ties='exact' takes no case weights (column {weights!r} is not all 1), as R's "
+                                        "coxph; use ties='efron'")
+            if robust:
+                raise SurvivalDataError("ties='exact' has no robust variance (cluster= or robust=True): it needs "
+                                        "score residuals, which the exact likelihood does not have (as R)")
 
         self.covariates_ = names
         self.n_ = len(df)
         self.n_events_ = int(status.sum())
+        if self.n_events_ == 0:
+            raise SurvivalDataError(f"no events in column {event!r}" + (f" (cause {cause})" if cause else "")
+                                    + ": the partial likelihood is flat, nothing can be estimated (R returns NA)")
         self._has_tt = bool(tt)
-        self._means = np.average(x, axis=0, weights=weight) if x.size else np.zeros(0)
+        self._strata_columns, self._offset_column = strata_columns, offset
+        self._means = (weight @ x) / weight.sum() if x.size else np.zeros(x.shape[1])
+        # R's fit$means: 0 for a covariate whose values are all -1, 0 or 1 (coxph's nocenter), else
+        # the weighted mean for right-censored data (coxph.fit) and the plain mean for (start, stop]
+        # data (agreg.fit); they only place the default curve of survfit and basehaz(centered=TRUE)
+        plain = self._means if start is None else x.mean(axis=0)
+        self.means_ = pd.Series(np.where(np.all((x == 0) | (np.abs(x) == 1), axis=0), 0.0, plain), index=names,
+                                name="means")
         centred = x - self._means
         self._risk_sets = RiskSets(centred, start_values, stop_values, status, weight, stratum,
-                                   efron=self.ties == "efron")
-        self._fit_newton()
+                                   efron=self.ties == "efron", offset=offset_values)
+        # the likelihood Newton maximises; with exact ties the Breslow sweep above still gives the hazard
+        self._likelihood = self._risk_sets if self.ties != "exact" else ExactRiskSets(
+            centred, start_values, stop_values, status, stratum, offset=offset_values)
+        self._offset = offset_values
+        with np.errstate(all="ignore"):
+            self._fit_newton()
         self._weight = weight
         self._status = status
         self._rows = rows
@@ -149,45 +194,60 @@ class CoxPH:
         self.naive_variance_matrix_ = self._variance
         if robust:
             groups = cluster_codes if cluster_codes is not None else np.arange(len(weight))
-            dfbeta = self.residuals("dfbeta").to_numpy()
+            with np.errstate(all="ignore"):
+                dfbeta = self.residuals("dfbeta").to_numpy()
             collapsed = _sum_by(groups, dfbeta)
             variance = collapsed.T @ collapsed
         else:
             variance = self._variance
         self.robust_ = bool(robust)
+        variance = np.where(self.infinite_.to_numpy()[:, None] | self.infinite_.to_numpy()[None, :], np.inf,
+                            variance) if self.infinite_.any() else variance
         self.variance_matrix_ = pd.DataFrame(variance, index=names, columns=names)
-        self.params_ = pd.Series(self._beta, index=names, name="coef")
-        self.standard_errors_ = pd.Series(np.sqrt(np.diag(variance)), index=names, name="se(coef)")
+        lost = self.not_estimable_.to_numpy()
+        self.params_ = pd.Series(np.where(lost, np.nan, self._beta), index=names, name="coef")
+        with np.errstate(invalid="ignore"):
+            self.standard_errors_ = pd.Series(np.where(lost, np.nan, np.sqrt(np.diag(variance))), index=names,
+                                              name="se(coef)")
         return self
 
     def _fit_newton(self) -> None:
-        p = self._risk_sets.x.shape[1]
-        beta = np.zeros(p)
-        loglik, score, info, *_ = self._risk_sets.sweep(beta)
-        _refuse_uninformative(info, self.covariates_)
-        self.log_likelihood_null_ = loglik
-        self.score_test_ = _quadratic(score, info)
-        converged = False
-        iterations = 0
-        while iterations < MAX_ITERATIONS:
-            iterations += 1
-            step = _solve(info, score)
-            for _ in range(MAX_HALVINGS):
-                new_beta = beta + step
-                new = self._risk_sets.sweep(new_beta)
-                if np.isfinite(new[0]) and new[0] >= loglik - 1e-12 * abs(loglik):
-                    break
-                step = step / 2
-            change = abs(new[0] - loglik)
-            beta, (loglik, score, info) = new_beta, new[:3]
-            if change <= RELATIVE_TOLERANCE * max(abs(loglik), 1.0) and np.max(np.abs(step), initial=0) < 1e-8:
-                converged = True
-                break
-        self._beta = beta
-        self._variance = np.linalg.inv(info) if p else np.zeros((0, 0))
-        self.log_likelihood_ = loglik
-        self.iterations_ = iterations
-        self.converged_ = converged
+        """Newton-Raphson (:func:`awaken.survival._newton.maximise`): converged, or a coefficient that
+        may be infinite (R's test), or one left without information next to it - each said."""
+        risk_sets = self._risk_sets
+
+        def refuse(info):
+            weight = risk_sets.weight
+            spread = (weight @ risk_sets.x**2) / weight.sum()  # x is centred at its weighted mean
+            refuse_uninformative(info, self.covariates_, spread, float(weight @ risk_sets.event),
+                                 "the rows at risk at every event time", "R reports NA for them")
+
+        fit = maximise(lambda beta: self._likelihood.sweep(beta)[:3], risk_sets.p, refuse)
+        self.log_likelihood_null_ = fit.log_likelihood_null
+        self.score_test_ = quadratic(fit.score_null, fit.information_null)
+        self._beta = fit.beta
+        self._variance = inverse(fit.information)
+        self.log_likelihood_ = fit.log_likelihood
+        self.iterations_ = fit.iterations
+        self.converged_ = fit.converged
+        self.infinite_ = pd.Series(fit.infinite, index=self.covariates_, name="may be infinite")
+        self.not_estimable_ = pd.Series(fit.not_estimable, index=self.covariates_, name="not estimable")
+        names = np.asarray(self.covariates_)
+        if fit.infinite.any():
+            named = and_list(names[fit.infinite])
+            one = fit.infinite.sum() == 1
+            warnings.warn(f"the partial likelihood keeps rising as the coefficient{'' if one else 's'} of {named} "
+                          f"grow{'s' if one else ''} (the events are separated: monotone likelihood); "
+                          f"{'it' if one else 'each'} may be infinite, its standard error is reported as inf "
+                          "(R: 'beta may be infinite')", ConvergenceWarning, stacklevel=3)
+            if fit.not_estimable.any():
+                lost = names[fit.not_estimable]
+                warnings.warn(f"with {named} at infinity, {and_list(lost)} carr{'ies' if len(lost) == 1 else 'y'} "
+                              "no information: not estimable, reported as NaN (R: NA)", ConvergenceWarning,
+                              stacklevel=3)
+        elif not fit.converged:
+            warnings.warn(f"the fit did not converge in {fit.iterations} iterations; the estimates are where it "
+                          "stopped", ConvergenceWarning, stacklevel=3)
 
     # ------------------------------------------------------------------ results
     @property
@@ -197,7 +257,9 @@ class CoxPH:
     @property
     def wald_test_(self) -> float:
         beta = self.params_.to_numpy()
-        return float(beta @ np.linalg.solve(self.variance_matrix_.to_numpy(), beta))
+        if self.infinite_.any():
+            return float("inf")
+        return quadratic(beta, self.variance_matrix_.to_numpy())
 
     @property
     def likelihood_ratio_test_(self) -> float:
@@ -213,7 +275,7 @@ class CoxPH:
     # ------------------------------------------------------------------ residuals
     def _per_time(self):
         out = self._risk_sets.sweep(self._beta, per_time=True)
-        keys = ("stratum", "time", "deaths", "haz", "haz_dead", "xhaz", "xhaz_dead", "mean", "info", "score")
+        keys = ("stratum", "time", "deaths", "haz", "haz_dead", "haz2", "xhaz", "xhaz_dead", "mean", "info", "score")
         return dict(zip(keys, out[3:], strict=True))
 
     def _risk_integrals(self, per_time):
@@ -246,11 +308,13 @@ class CoxPH:
 
     def residuals(self, kind: str = "martingale") -> pd.DataFrame | pd.Series:
         """Residuals as R's ``residuals.coxph``: martingale, score, dfbeta or schoenfeld (unweighted)."""
+        if self.ties == "exact" and kind != "martingale":
+            raise SurvivalDataError(f"{kind} residuals are not available for ties='exact' (as R); martingale are")
         per_time = self._per_time()
         if kind == "schoenfeld":
             return self._schoenfeld(per_time)
         hazard, x_hazard, own = self._risk_integrals(per_time)
-        risk = np.exp(self._centred @ self._beta)
+        risk = np.exp(self._centred @ self._beta + self._offset)
         dying = np.flatnonzero(own >= 0)
         t = own[dying]
         if kind == "martingale":
@@ -291,51 +355,6 @@ class CoxPH:
         return pd.Index(self._rows, name="row")
 
 
-def cox_zph(fit: CoxPH, transform: str | Callable[[np.ndarray], np.ndarray] = "km") -> pd.DataFrame:
-    """Proportional-hazards test of R's ``cox.zph`` (survival >= 3.0): a score test per covariate
-    for adding ``x * g(t)``, and a global test; ``g`` is ``"km"`` (1 - Kaplan-Meier, R's
-    default), ``"identity"``, ``"rank"``, ``"log"`` or a function of time."""
-    if fit._has_tt:
-        raise ValueError("cox_zph is not defined for models with tt terms (as R's cox.zph)")
-    per_time = fit._per_time()
-    dying = fit._status
-    times = fit._stop
-    if callable(transform):
-        g_rows = np.asarray(transform(times), dtype=float)
-    elif transform == "identity":
-        g_rows = times.astype(float)
-    elif transform == "log":
-        g_rows = np.log(times)
-    elif transform == "rank":
-        g_rows = stats.rankdata(times)
-    elif transform == "km":
-        g_rows = 1.0 - _km_left_limit(fit._start, fit._stop, dying, times)
-    else:
-        raise ValueError(f"unknown transform {transform!r}")
-    g_rows = g_rows - g_rows[dying].mean()
-    # g is a function of time only, so every death at a time shares it
-    _, _, own = fit._risk_integrals(per_time)
-    g_time = np.zeros(len(per_time["time"]))
-    g_time[own[dying]] = g_rows[dying]
-    p = len(fit.covariates_)
-    info = per_time["info"]
-    i11 = info.sum(axis=0)
-    i12 = np.einsum("t,tjk->jk", g_time, info)
-    i22 = np.einsum("t,tjk->jk", g_time**2, info)
-    full = np.block([[i11, i12], [i12, i22]])
-    u = np.concatenate([np.zeros(p), g_time @ per_time["score"]])
-    rows = []
-    for j in range(p):
-        keep = list(range(p)) + [p + j]
-        uj = u[keep]
-        rows.append(float(uj @ np.linalg.solve(full[np.ix_(keep, keep)], uj)))
-    rows.append(float(u @ np.linalg.solve(full, u)))
-    df = [1] * p + [p]
-    table = pd.DataFrame({"chisq": rows, "df": df}, index=[*fit.covariates_, "GLOBAL"])
-    table["p"] = stats.chi2.sf(table["chisq"], table["df"])
-    return table
-
-
 def split_at_event_times(start, stop, status, stratum):
     """Split each ``(start, stop]`` row at the event times of its stratum that fall inside it.
 
@@ -346,6 +365,11 @@ def split_at_event_times(start, stop, status, stratum):
     for s in np.unique(stratum):
         rows = np.flatnonzero(stratum == s)
         times = np.unique(stop[rows][status[rows]])
+        if times.size == 0:  # no event in this stratum: nothing to split at
+            pieces_rows.append(rows)
+            pieces_start.append(start[rows])
+            pieces_stop.append(stop[rows])
+            continue
         lo = np.searchsorted(times, start[rows], side="right")
         hi = np.searchsorted(times, stop[rows], side="left")
         count = hi - lo + 1
@@ -366,68 +390,8 @@ def split_at_event_times(start, stop, status, stratum):
     return rows[order], new_start[order], new_stop[order], new_status[order]
 
 
-def _km_left_limit(start, stop, event, times):
-    """Kaplan-Meier survival just before ``times`` for (start, stop] data, unweighted."""
-    event_times = np.unique(stop[event])
-    deaths = np.bincount(np.searchsorted(event_times, stop[event]), minlength=len(event_times))
-    sorted_stop = np.sort(stop)
-    sorted_start = np.sort(start)
-    at_risk = (len(stop) - np.searchsorted(sorted_stop, event_times, side="left")) - (
-        len(start) - np.searchsorted(sorted_start, event_times, side="left")
-    )
-    survival = np.cumprod(1.0 - deaths / at_risk)
-    index = np.searchsorted(event_times, times, side="left")  # event times strictly before
-    return np.concatenate([[1.0], survival])[index]
-
-
-def _group_codes(df: pd.DataFrame, columns: Sequence[str | None]):
-    columns = [c for c in columns if c is not None]
-    if not columns:
-        return np.zeros(len(df), dtype=np.int64), None
-    missing = df[columns].isna().any(axis=1).to_numpy()
-    if missing.any():
-        raise SurvivalDataError(f"columns {columns} have missing values at rows {list(df.index[missing][:5])}")
-    codes, uniques = pd.MultiIndex.from_frame(df[columns]).factorize(sort=True) if len(columns) > 1 else \
-        pd.factorize(df[columns[0]], sort=True)
-    return codes.astype(np.int64), uniques
-
-
 def _sum_by(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
     codes, _ = pd.factorize(groups)
     out = np.zeros((codes.max() + 1, values.shape[1]))
     np.add.at(out, codes, values)
     return out
-
-
-def _refuse_uninformative(info: np.ndarray, names: Sequence[str]) -> None:
-    """Refuse covariates the data carry no information on (constant within every stratum, or a
-    linear combination of others): R drops them with an NA coefficient, awaken names them."""
-    if info.size == 0:
-        return
-    from scipy.linalg import qr
-
-    scale = np.sqrt(np.clip(np.diag(info), 0, None))
-    if np.any(scale <= 0):
-        bad = [names[j] for j in np.flatnonzero(scale <= 0)]
-    else:
-        _, r, pivot = qr(info / np.outer(scale, scale), pivoting=True)
-        rank = int(np.sum(np.abs(np.diag(r)) > 1e-10 * abs(r[0, 0])))
-        bad = [names[j] for j in pivot[rank:]]
-    if bad:
-        raise SurvivalDataError(
-            f"covariate(s) {bad} carry no information in these data (constant among the rows at risk "
-            "at every event time, e.g. within every stratum, or collinear with other covariates); drop them"
-        )
-
-
-def _solve(info: np.ndarray, score: np.ndarray) -> np.ndarray:
-    if info.size == 0:
-        return np.zeros(0)
-    try:
-        return np.linalg.solve(info, score)
-    except np.linalg.LinAlgError:
-        return np.linalg.lstsq(info, score, rcond=None)[0]
-
-
-def _quadratic(score: np.ndarray, info: np.ndarray) -> float:
-    return float(score @ _solve(info, score)) if score.size else 0.0
