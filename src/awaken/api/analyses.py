@@ -1,7 +1,9 @@
 """The study's two designs on records, from Python: the twins of ``awaken analyze ukb|flatiron``.
 
 ``records`` is a directory (an ``awaken cohort`` run, or ``<table>.parquet``/``<table>.csv`` files
-in the documented schema, ``docs/data.md``) or tables already in memory. With ``out`` the result
+in the documented schema, ``docs/data.md``) or tables already in memory. Either is checked for
+records that cannot be true (``awaken.records.RULES``) and refused, or with ``drop_implausible``
+the persons concerned are left out and counted in the result's ``counts``. With ``out`` the result
 is kept as a run directory (``analysis.json`` and ``run.json``).
 
 Example
@@ -23,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from awaken.errors import InputError
-from awaken.records import load_records
+from awaken.records import REQUIRED_TABLES, CheckedRecords, check_records, load_records
 from awaken.runs.directory import RunDirectory
 from awaken.runs.provenance import python_call
 from awaken.studies.flatiron import FlatironResult, FlatironSettings, flatiron_analysis
@@ -47,36 +49,51 @@ def _check_out(records: Records, out: str | Path | None, overwrite: bool) -> Non
     RunDirectory(out, overwrite=overwrite)
 
 
-def _tables(records: Records) -> dict[str, pd.DataFrame]:
-    return dict(records) if isinstance(records, Mapping) else load_records(records)
+def _tables(records: Records, drop_implausible: bool) -> dict[str, pd.DataFrame]:
+    """Checked tables: read from a directory, or in memory and checked here (unless already checked)."""
+    if not isinstance(records, Mapping):
+        return load_records(records, drop_implausible=drop_implausible)
+    if isinstance(records, CheckedRecords) and (records.dropped is not None or not drop_implausible):
+        return records
+    missing = [name for name in REQUIRED_TABLES if name not in records]
+    if missing:
+        raise InputError.field("records", f"no {', '.join(missing)} table (the designs read "
+                                          f"{', '.join(REQUIRED_TABLES)})")
+    return check_records(dict(records), drop_implausible=drop_implausible, field="records")
 
 
 def _keep(result: Any, kind: str, records: Records, out: str | Path | None, overwrite: bool,
-          command: list[str] | None, function: str) -> None:
+          command: list[str] | None, function: str, drop_implausible: bool) -> None:
     if out is None:
         return
     source = None if isinstance(records, Mapping) else str(records)
-    with RunDirectory(out, kind=kind, overwrite=overwrite, settings={"records": source, **result.to_dict()["settings"]},
-                      command=command or python_call(function, records=source, out=out)) as run:
+    dropping = {"drop_implausible": True} if drop_implausible else {}  # recorded only when asked for
+    with RunDirectory(out, kind=kind, overwrite=overwrite,
+                      settings={"records": source, **dropping, **result.to_dict()["settings"]},
+                      command=command or python_call(function, records=source, out=out, **dropping)) as run:
         run.write_json("analysis.json", result.to_dict())
         run.results = {"counts": result.counts}
 
 
-def analyze_ukb(records: Records, settings: UKBSettings | None = None, *, out: str | Path | None = None,
-                overwrite: bool = False, command: list[str] | None = None) -> UKBResult:
+def analyze_ukb(records: Records, settings: UKBSettings | None = None, *, drop_implausible: bool = False,
+                out: str | Path | None = None, overwrite: bool = False, command: list[str] | None = None
+                ) -> UKBResult:
     """UK Biobank design: SARS-CoV-2 test-positive vs test-negative survivors, cancer-specific death
-    (odds ratios crude and adjusted; hazard ratios 0-12 and 12+ months after the positive test)."""
+    (odds ratios crude and adjusted; hazard ratios 0-12 and 12+ months after the positive test).
+    ``drop_implausible``: leave out the persons with records that cannot be true instead of refusing."""
     _check_out(records, out, overwrite)
-    result = ukb_analysis(_tables(records), settings)
-    _keep(result, "analysis-ukb", records, out, overwrite, command, "analyze_ukb")
+    result = ukb_analysis(_tables(records, drop_implausible), settings)
+    _keep(result, "analysis-ukb", records, out, overwrite, command, "analyze_ukb", drop_implausible)
     return result
 
 
-def analyze_flatiron(records: Records, settings: FlatironSettings | None = None, *, out: str | Path | None = None,
-                     overwrite: bool = False, command: list[str] | None = None) -> FlatironResult:
+def analyze_flatiron(records: Records, settings: FlatironSettings | None = None, *, drop_implausible: bool = False,
+                     out: str | Path | None = None, overwrite: bool = False, command: list[str] | None = None
+                     ) -> FlatironResult:
     """Flatiron design: recorded COVID-19 as a time-varying exposure, lung metastasis with death
-    competing (cause-specific hazard ratios, matched cumulative incidence)."""
+    competing (cause-specific hazard ratios, matched cumulative incidence).
+    ``drop_implausible``: leave out the persons with records that cannot be true instead of refusing."""
     _check_out(records, out, overwrite)
-    result = flatiron_analysis(_tables(records), settings)
-    _keep(result, "analysis-flatiron", records, out, overwrite, command, "analyze_flatiron")
+    result = flatiron_analysis(_tables(records, drop_implausible), settings)
+    _keep(result, "analysis-flatiron", records, out, overwrite, command, "analyze_flatiron", drop_implausible)
     return result

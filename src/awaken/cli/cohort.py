@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -61,13 +62,26 @@ CohortDirOption = Annotated[Path, typer.Option("--cohort", help="records: an `aw
                                                "directory of <table>.parquet / <table>.csv files (docs/data.md)")]
 AnalysisOutOption = Annotated[Optional[Path], typer.Option("--out", help="also keep the result as a run directory "
                                                            "(analysis.json, run.json)")]
+DropImplausibleOption = Annotated[bool, typer.Option("--drop-implausible", help="leave out the persons whose records "
+                                                     "cannot be true (dates out of order, a record after death; "
+                                                     "docs/data.md) and count them, instead of refusing the records")]
 
 
 def _ratios(title: str, frame: Any, ratio: str) -> Table:
-    """A table of ratios (OR or HR) with their 95% CI and p-value, one row per line of ``frame``."""
+    """A table of ratios (OR or HR) with their 95% CI and p-value, one row per line of ``frame``; a ratio
+    the records cannot estimate (NaN) says so (the result's notes say why)."""
+    def cells(row: Any) -> list[str]:
+        if math.isnan(row[ratio]):
+            return ["not estimable", "", ""]
+        return [f"{row[ratio]:.2f}", f"{row['lower']:.2f}-{row['upper']:.2f}", f"{row['p']:.2g}"]
+
     return table(title, [frame.index.name or "", ratio, "95% CI", "p"],
-                 [[str(label), f"{row[ratio]:.2f}", f"{row['lower']:.2f}-{row['upper']:.2f}", f"{row['p']:.2g}"]
-                  for label, row in frame.iterrows()], right=(1, 2, 3))
+                 [[str(label), *cells(row)] for label, row in frame.iterrows()], right=(1, 2, 3))
+
+
+def _notes(notes: tuple[str, ...]) -> None:
+    for note in notes:
+        console.print(f"note: {note}")
 
 
 def _counts(title: str, counts: dict) -> Table:
@@ -76,14 +90,15 @@ def _counts(title: str, counts: dict) -> Table:
 
 @analyze_app.command("ukb")
 def analyze_ukb(ctx: typer.Context, cohort: CohortDirOption, fmt: FormatOption = "table",
-                out: AnalysisOutOption = None, overwrite: OverwriteOption = False) -> None:
+                out: AnalysisOutOption = None, overwrite: OverwriteOption = False,
+                drop_implausible: DropImplausibleOption = False) -> None:
     """UK Biobank design: SARS-CoV-2 test-positive vs test-negative survivors, cancer-specific death."""
     from awaken.api.analyses import analyze_ukb as run
     from awaken.api.analyses import published
 
     with user_errors(ctx):
         check_format(fmt)
-        result = run(cohort, out=out, overwrite=overwrite, command=sys.argv)
+        result = run(cohort, drop_implausible=drop_implausible, out=out, overwrite=overwrite, command=sys.argv)
     if fmt == "json":
         return print_json(result.to_dict())
     h1 = published("H1_ukb_cancer_death")
@@ -91,18 +106,22 @@ def analyze_ukb(ctx: typer.Context, cohort: CohortDirOption, fmt: FormatOption =
     console.print(_ratios(f"odds ratio of cancer death, positive vs negative (published {h1['estimate']:g}, "
                           f"{h1['ci95'][0]:g}-{h1['ci95'][1]:g})", result.odds_ratios, "OR"))
     console.print(_ratios("hazard ratio of cancer death by time since the positive test", result.hazard_ratios, "HR"))
-    console.print(f"excess concentrated in the first year (H2): {'yes' if result.first_year_excess else 'no'}")
+    excess = result.first_year_excess
+    console.print(f"excess concentrated in the first year (H2): "
+                  f"{'not estimable' if excess is None else 'yes' if excess else 'no'}")
+    _notes(result.notes)
 
 
 @analyze_app.command("flatiron")
 def analyze_flatiron(ctx: typer.Context, cohort: CohortDirOption, fmt: FormatOption = "table",
-                     out: AnalysisOutOption = None, overwrite: OverwriteOption = False) -> None:
+                     out: AnalysisOutOption = None, overwrite: OverwriteOption = False,
+                     drop_implausible: DropImplausibleOption = False) -> None:
     """Flatiron design: recorded COVID-19 as a time-varying exposure, lung metastasis, death competing."""
     from awaken.api.analyses import analyze_flatiron as run
 
     with user_errors(ctx):
         check_format(fmt)
-        result = run(cohort, out=out, overwrite=overwrite, command=sys.argv)
+        result = run(cohort, drop_implausible=drop_implausible, out=out, overwrite=overwrite, command=sys.argv)
     if fmt == "json":
         return print_json(result.to_dict())
     console.print(_counts("Flatiron design: breast cancer patients from the pandemic start", result.counts))
@@ -110,7 +129,9 @@ def analyze_flatiron(ctx: typer.Context, cohort: CohortDirOption, fmt: FormatOpt
                           result.hazard_ratios, "HR"))
     horizon = result.settings.curve_months
     for group, value in result.incidence_at_horizon.items():
-        console.print(f"cumulative incidence of lung metastasis at {horizon:g} months, {group}: {100 * value:.2f} %")
+        shown = "not estimable" if math.isnan(value) else f"{100 * value:.2f} %"
+        console.print(f"cumulative incidence of lung metastasis at {horizon:g} months, {group}: {shown}")
+    _notes(result.notes)
 
 
 @app.command()

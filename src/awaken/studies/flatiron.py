@@ -12,6 +12,11 @@ HER2), the same split by 0-12 and 12+ months since the diagnosis, and cumulative
 date in matched unexposed patients (same subtype, alive, metastasis-free and not yet exposed then;
 a comparator who is exposed later is censored at that date).
 
+Records without a breast cancer patient to follow are refused (:class:`~awaken.errors.InputError`
+naming what is missing); a ratio or curve the records cannot estimate (no recorded COVID-19, no lung
+metastasis, a window without exposed time, nobody to match) is NaN with a line in ``notes`` saying
+why - never a traceback.
+
 Example
 -------
 >>> from awaken.studies.flatiron import FlatironSettings
@@ -28,10 +33,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from awaken.errors import InputError
+from awaken.records import dropped_counts
 from awaken.schemas import Date, Integer, Real
-from awaken.studies.ukb import _ratio_row
-from awaken.survival import AalenJohansen, CoxPH
-from awaken.survival.design import exposure_intervals
+from awaken.studies.estimates import cox_ratios, map_dates, not_estimable
+from awaken.survival import AalenJohansen
+from awaken.survival.design import exposure_intervals, window_labels
 
 __all__ = ["FlatironSettings", "FlatironResult", "flatiron_analysis"]
 
@@ -64,15 +71,17 @@ class FlatironResult:
     hazard_ratios: pd.DataFrame  # rows: any time since diagnosis, 0-12m, 12m+
     incidence: dict[str, pd.Series]  # exposed / matched unexposed: cumulative incidence by months
     incidence_at_horizon: dict[str, float]
+    notes: tuple[str, ...] = ()  # why a ratio or curve is not estimable (NaN) or a covariate was left out
 
     @property
     def hazard_ratio(self) -> float:
         return float(self.hazard_ratios.loc["after diagnosis", "HR"])
 
     def to_dict(self) -> dict:
-        return {"design": "flatiron", "settings": self.settings.model_dump(mode="json"), "counts": self.counts,
-                "hazard_ratios": self.hazard_ratios.reset_index().to_dict(orient="records"),
-                "cumulative_incidence_at_horizon": self.incidence_at_horizon}
+        out = {"design": "flatiron", "settings": self.settings.model_dump(mode="json"), "counts": self.counts,
+               "hazard_ratios": self.hazard_ratios.reset_index().to_dict(orient="records"),
+               "cumulative_incidence_at_horizon": self.incidence_at_horizon}
+        return {**out, "notes": list(self.notes)} if self.notes else out
 
 
 def _patients(tables: dict[str, pd.DataFrame], s: FlatironSettings) -> pd.DataFrame:
@@ -84,7 +93,7 @@ def _patients(tables: dict[str, pd.DataFrame], s: FlatironSettings) -> pd.DataFr
     b["end"] = np.minimum(b.exit_date, end)
     b = b[b.entry < b.end]
     first_met = m.set_index("person_id")
-    b["met_date"] = b.person_id.map(first_met.date)
+    b["met_date"] = map_dates(b.person_id, first_met.date)
     b["met_site"] = b.person_id.map(first_met.site)
     b = b[~(b.met_date <= b.entry)]  # prevalent metastatic disease is excluded
     b["age_per_10y"] = (start - b.birth_date).dt.days / 3652.5
@@ -114,12 +123,16 @@ def _matched_incidence(b, exposures, lung, competing, s: FlatironSettings) -> di
     rng = np.random.default_rng(s.seed)
     first_exposure = exposures.groupby("person_id").date.min()
     info = b.set_index("person_id")
-    exposed_day = info.index.map(first_exposure).to_numpy(dtype="datetime64[ns]")
-    lung_day = info.index.map(lung.groupby("person_id").date.min()).to_numpy(dtype="datetime64[ns]")
-    comp_day = info.index.map(competing.groupby("person_id").date.min()).to_numpy(dtype="datetime64[ns]")
+
+    def days(dates: pd.Series) -> np.ndarray:
+        return map_dates(info.index.to_series(), dates).to_numpy(dtype="datetime64[ns]")
+
+    exposed_day = days(first_exposure)
+    lung_day = days(lung.groupby("person_id").date.min())
+    comp_day = days(competing.groupby("person_id").date.min())
     entry = info.entry.to_numpy(dtype="datetime64[ns]")
     end = info.end.to_numpy(dtype="datetime64[ns]")
-    subtype = info.subtype.to_numpy()
+    subtype = info.subtype.fillna("missing").to_numpy()  # a patient without a subtype matches one without
     used = np.zeros(len(info), bool)
     pools = {value: np.flatnonzero(subtype == value) for value in np.unique(subtype)}
 
@@ -149,6 +162,8 @@ def _matched_incidence(b, exposures, lung, competing, s: FlatironSettings) -> di
         used[j] = True
         pairs.append((i, j, day))
     curves = {}
+    if not pairs:
+        return curves, 0
     for group, pick in (("exposed", 0), ("matched unexposed", 1)):
         rows = []
         for pair in pairs:
@@ -165,38 +180,73 @@ def _matched_incidence(b, exposures, lung, competing, s: FlatironSettings) -> di
             months = max((event_day - day) / np.timedelta64(1, "D"), 0.5) / (365.25 / 12)
             rows.append((months, code))
         frame = pd.DataFrame(rows, columns=["months", "event"])
-        curves[group] = AalenJohansen().fit(frame, time="months", event="event", cause=1).cumulative_incidence_
+        if (frame.event == 1).any():
+            curves[group] = AalenJohansen().fit(frame, time="months", event="event", cause=1).cumulative_incidence_
+        else:  # no lung metastasis in the group: the cumulative incidence is 0 throughout (estimated, not missing)
+            curves[group] = pd.Series(0.0, index=pd.Index(np.unique(frame.months), name="time"), name="cause 1")
     return curves, len(pairs)
+
+
+def _nobody(tables: dict[str, pd.DataFrame], s: FlatironSettings) -> InputError:
+    """What the records lack when no breast cancer patient can be followed."""
+    p = tables["patients"]
+    breast = int((p.cancer_type == "breast").sum())
+    if breast == 0:
+        return InputError.field("cohort", f"no breast cancer patient (patients.cancer_type breast) among the "
+                                f"{len(p):,} persons: the Flatiron design follows breast cancer patients")
+    return InputError.field("cohort", f"no breast cancer patient (of {breast:,}) is followed after {s.pandemic_start} "
+                            f"(exit_date after it and after entry_date) free of distant metastasis at entry")
 
 
 def flatiron_analysis(tables: dict[str, pd.DataFrame], settings: FlatironSettings | None = None,
                       curves: bool = True, by_window: bool = True) -> FlatironResult:
     """The Flatiron recipe; ``curves=False`` skips the matched cumulative incidence and
-    ``by_window=False`` the 0-12/12+ month split (what a power run does not need)."""
+    ``by_window=False`` the 0-12/12+ month split (what a power run does not need). Refuses records
+    without a breast cancer patient to follow (InputError); what they cannot estimate is NaN, with
+    the reason in ``notes``."""
     s = settings or FlatironSettings()
     b = _patients(tables, s)
+    if b.empty:
+        raise _nobody(tables, s)
     exposures, lung, competing = _events(b, tables, s)
     persons = b[["person_id", "origin", "entry", "end", *_COVARIATES]]
+    notes: list[str] = []
+    unestimable = (f"no breast cancer patient has a recorded COVID-19 diagnosis (a positive SARS-CoV-2 test) from "
+                   f"{s.pandemic_start} to {s.exposure_end}" if exposures.empty else
+                   f"no breast cancer patient had a first distant metastasis in the lung by {s.follow_up_end}"
+                   if lung.empty else None)
+    if unestimable:
+        also = " and the cumulative incidence" if curves and exposures.empty else ""
+        notes.append(f"{unestimable}: the hazard ratios{also} are not estimable")
     results = {}
     designs = (("after diagnosis", (0,)), ("months 0-12", (0, 365)))
     for label, windows in designs if by_window else designs[:1]:
-        rows = exposure_intervals(persons, exposures, lung, origin="origin", end="end", entry="entry",
-                                  competing=competing, windows_days=windows, covariates=_COVARIATES)
-        exposed = [c for c in rows.columns if c.startswith("exposed_")]
-        cox = CoxPH().fit(rows, start="start", stop="stop", event="event", covariates=[*exposed, *_COVARIATES],
-                          cause=1, id="person_id")
-        if label == "after diagnosis":
-            results[label] = _ratio_row(cox.summary, exposed[0], "exp(coef)", "exp(coef)")
+        exposed = [f"exposed_{w}" for w in window_labels(windows)]
+        if unestimable:
+            ratios = {term: not_estimable("exp(coef)") for term in exposed}
         else:
-            results["months 0-12"] = _ratio_row(cox.summary, exposed[0], "exp(coef)", "exp(coef)")
-            results["months 12+"] = _ratio_row(cox.summary, exposed[1], "exp(coef)", "exp(coef)")
+            rows = exposure_intervals(persons, exposures, lung, origin="origin", end="end", entry="entry",
+                                      competing=competing, windows_days=windows, covariates=_COVARIATES)
+            exposed = [c for c in rows.columns if c.startswith("exposed_")]
+            ratios = cox_ratios(rows, exposed, _COVARIATES, notes, f"hazard ratio, {label}", start="start",
+                                stop="stop", event="event", cause=1, id="person_id")
+        if label == "after diagnosis":
+            results[label] = ratios[exposed[0]]
+        else:
+            results["months 0-12"] = ratios[exposed[0]]
+            results["months 12+"] = ratios[exposed[1]]
     hazard_ratios = pd.DataFrame.from_dict(results, orient="index").rename(columns={"exp(coef)": "HR"}) \
         .rename_axis("exposure")
-    curves, matched = _matched_incidence(b, exposures, lung, competing, s) if curves else ({}, 0)
+    incidence, matched = _matched_incidence(b, exposures, lung, competing, s) if curves else ({}, 0)
     horizon = {g: float(c[c.index <= s.curve_months].iloc[-1]) if (c.index <= s.curve_months).any() else 0.0
-               for g, c in curves.items()}
+               for g, c in incidence.items()}
+    if curves and not matched:
+        if not exposures.empty:  # without any exposure the first note says so
+            notes.append("no patient with a recorded COVID-19 diagnosis could be matched to an unexposed one (same "
+                         "subtype, at risk on the date of the diagnosis): the cumulative incidence is not estimable")
+        horizon = {"exposed": np.nan, "matched unexposed": np.nan}
     counts = {"patients": len(b), "recorded_covid_19": int(exposures.person_id.nunique()),
               "lung_metastases": len(lung), "competing_events": int(competing.person_id.nunique()),
-              "matched_pairs": matched}
-    return FlatironResult(settings=s, counts=counts, hazard_ratios=hazard_ratios, incidence=curves,
-                          incidence_at_horizon=horizon)
+              "matched_pairs": matched, **dropped_counts(tables)}
+    return FlatironResult(settings=s, counts=counts, hazard_ratios=hazard_ratios, incidence=incidence,
+                          incidence_at_horizon=horizon, notes=tuple(notes))

@@ -10,6 +10,10 @@ positive test (0-12 and 12+ months) from a cause-specific Cox model with the pos
 time-varying exposure among the tested (other deaths censor; time since the pandemic start), and a
 landmark analysis from the end of the testing year (exposure fixed then; survivors followed on).
 
+Records without anyone the design selects are refused (:class:`~awaken.errors.InputError` naming
+what is missing); a ratio the selected records cannot estimate (no positive test, no cancer death,
+a window without exposed time) is NaN with a line in ``notes`` saying why - never a traceback.
+
 Example
 -------
 >>> from awaken.studies.ukb import UKBSettings
@@ -20,15 +24,19 @@ Example
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from awaken.errors import InputError
+from awaken.records import dropped_counts
 from awaken.schemas import Date, Integer, Real
-from awaken.survival import CoxPH, LogisticRegression
-from awaken.survival.design import exposure_intervals, landmark
+from awaken.studies.estimates import cox_ratios, map_dates, not_estimable, ratio_row
+from awaken.survival import ConvergenceWarning, LogisticRegression, SurvivalDataError
+from awaken.survival.design import exposure_intervals, landmark, window_labels
 from awaken.targets import published
 
 __all__ = ["UKBSettings", "UKBResult", "ukb_analysis", "ukb_cohort", "human_targets"]
@@ -62,22 +70,39 @@ class UKBResult:
     odds_ratios: pd.DataFrame  # rows: crude, adjusted; columns: OR, lower, upper, p
     hazard_ratios: pd.DataFrame  # rows: windows; columns: HR, lower, upper, p
     data: pd.DataFrame  # one row per tested survivor
+    notes: tuple[str, ...] = ()  # why a ratio is not estimable (NaN) or a covariate was left out
 
     @property
     def odds_ratio(self) -> float:
         return float(self.odds_ratios.loc["adjusted", "OR"])
 
     @property
-    def first_year_excess(self) -> bool:
-        """H2: the hazard ratio in months 0-12 exceeds the one from month 12 on."""
+    def first_year_excess(self) -> bool | None:
+        """H2: the hazard ratio in months 0-12 exceeds the one from month 12 on (None: not estimable)."""
         hr = self.hazard_ratios["HR"]
+        if hr.iloc[:2].isna().any():
+            return None
         return bool(hr.iloc[0] > hr.iloc[1])
 
     def to_dict(self) -> dict:
-        return {"design": "uk_biobank", "settings": self.settings.model_dump(mode="json"), "counts": self.counts,
-                "odds_ratios": self.odds_ratios.reset_index().to_dict(orient="records"),
-                "hazard_ratios": self.hazard_ratios.reset_index().to_dict(orient="records"),
-                "first_year_excess": self.first_year_excess}
+        out = {"design": "uk_biobank", "settings": self.settings.model_dump(mode="json"), "counts": self.counts,
+               "odds_ratios": self.odds_ratios.reset_index().to_dict(orient="records"),
+               "hazard_ratios": self.hazard_ratios.reset_index().to_dict(orient="records"),
+               "first_year_excess": self.first_year_excess}
+        return {**out, "notes": list(self.notes)} if self.notes else out
+
+
+def _diagnosed_by(settings: UKBSettings) -> pd.Timestamp:
+    return pd.Timestamp(settings.pandemic_start) - pd.Timedelta(days=round(365.25 * settings.survivor_years))
+
+
+def _survivors(tables: dict[str, pd.DataFrame], settings: UKBSettings) -> pd.DataFrame:
+    """Survivors diagnosed long enough before the pandemic, followed and metastasis-free at its start."""
+    start = pd.Timestamp(settings.pandemic_start)
+    p, m = tables["patients"], tables["metastases"]
+    eligible = p[(p.diagnosis_date <= _diagnosed_by(settings)) & (p.entry_date <= start) & (p.exit_date > start)]
+    metastatic = m.loc[m.date <= start, "person_id"]
+    return eligible[~eligible.person_id.isin(metastatic)]
 
 
 def ukb_cohort(tables: dict[str, pd.DataFrame], settings: UKBSettings) -> pd.DataFrame:
@@ -85,19 +110,16 @@ def ukb_cohort(tables: dict[str, pd.DataFrame], settings: UKBSettings) -> pd.Dat
     start = pd.Timestamp(settings.pandemic_start)
     year_end = pd.Timestamp(settings.first_year_end)
     end = pd.Timestamp(settings.follow_up_end)
-    p, t, m, d = (tables[k] for k in ("patients", "tests", "metastases", "deaths"))
-    diagnosed_by = start - pd.Timedelta(days=round(365.25 * settings.survivor_years))
-    eligible = p[(p.diagnosis_date <= diagnosed_by) & (p.entry_date <= start) & (p.exit_date > start)]
-    metastatic = m.loc[m.date <= start, "person_id"]
-    eligible = eligible[~eligible.person_id.isin(metastatic)]
+    t, d = tables["tests"], tables["deaths"]
+    eligible = _survivors(tables, settings)
     covid = t[(t.pathogen == "sars_cov_2") & (t.date >= start) & (t.date < year_end)
               & t.person_id.isin(eligible.person_id)]
     first_positive = covid[covid.result == "positive"].groupby("person_id").date.min()
     tested = eligible[eligible.person_id.isin(covid.person_id)].copy()
     tested["positive"] = tested.person_id.isin(first_positive.index).astype(int)
-    tested["positive_date"] = tested.person_id.map(first_positive)
+    tested["positive_date"] = map_dates(tested.person_id, first_positive)
     death = d.set_index("person_id")
-    tested["death_date"] = tested.person_id.map(death.date)
+    tested["death_date"] = map_dates(tested.person_id, death.date)
     tested["death_cause"] = tested.person_id.map(death.cause)
     tested["cancer_death"] = ((tested.death_cause == "cancer") & (tested.death_date <= end)).astype(int)
     tested["age"] = (start - tested.birth_date).dt.days / 365.25
@@ -108,59 +130,114 @@ def ukb_cohort(tables: dict[str, pd.DataFrame], settings: UKBSettings) -> pd.Dat
     return tested.reset_index(drop=True)
 
 
-def _ratio_row(table: pd.DataFrame, term: str, ratio: str, short: str) -> dict:
-    row = table.loc[term]
-    lower = [c for c in table.columns if c.startswith(f"{short} lower")][0]
-    upper = [c for c in table.columns if c.startswith(f"{short} upper")][0]
-    return {short: float(row[ratio]), "lower": float(row[lower]), "upper": float(row[upper]), "p": float(row["p"])}
+def _odds_ratio(data: pd.DataFrame, covariates: list[str], notes: list[str], what: str) -> dict:
+    """The odds ratio of a positive test; an adjustment covariate the same for every tested survivor
+    carries no information and is left out (with it the model cannot be fitted), with a note."""
+    constant = [c for c in covariates[1:] if data[c].nunique() < 2]
+    if constant:
+        notes.append(f"{what}: {', '.join(constant)} is the same for every tested survivor, left out of the model")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            fit = LogisticRegression().fit(data, outcome="cancer_death",
+                                           covariates=[c for c in covariates if c not in constant])
+    except SurvivalDataError as err:
+        notes.append(f"{what}: not estimable ({err})")
+        return not_estimable("OR")
+    notes.extend(f"{what}: {w.message}" for w in caught if issubclass(w.category, ConvergenceWarning))
+    return ratio_row(fit.summary, "positive", "odds ratio", "OR")
+
+
+def _nobody(tables: dict[str, pd.DataFrame], settings: UKBSettings) -> InputError:
+    """What the records lack when no survivor meets the design."""
+    start, year_end = settings.pandemic_start, settings.first_year_end
+    survivors = len(_survivors(tables, settings))
+    if survivors == 0:
+        return InputError.field("cohort", f"no survivor meets the UK Biobank design: nobody among the "
+                                f"{len(tables['patients']):,} persons was diagnosed by "
+                                f"{_diagnosed_by(settings):%Y-%m-%d}, followed on {start} (entry_date on or before "
+                                "it, exit_date after it) and free of distant metastasis then")
+    return InputError.field("cohort", f"no survivor meets the UK Biobank design: no SARS-CoV-2 test (tests.pathogen "
+                            f"sars_cov_2) from {start} to {year_end} among the survivors diagnosed by "
+                            f"{_diagnosed_by(settings):%Y-%m-%d} and followed free of distant metastasis on {start} "
+                            f"({survivors:,})")
 
 
 def ukb_analysis(tables: dict[str, pd.DataFrame], settings: UKBSettings | None = None) -> UKBResult:
+    """The UK Biobank recipe. Refuses records in which no survivor meets the design (InputError);
+    a ratio the tested survivors cannot estimate is NaN, with the reason in ``notes``."""
     settings = settings or UKBSettings()
     data = ukb_cohort(tables, settings)
+    if data.empty:
+        raise _nobody(tables, settings)
     counts = {
         "tested_survivors": len(data), "positive": int(data.positive.sum()),
         "negative": int((1 - data.positive).sum()),
         "cancer_deaths_positive": int(data.cancer_death[data.positive == 1].sum()),
         "cancer_deaths_negative": int(data.cancer_death[data.positive == 0].sum()),
+        **dropped_counts(tables),
     }
+    start, year_end, end = settings.pandemic_start, settings.first_year_end, settings.follow_up_end
+    deaths = int(data.cancer_death.sum())
+    no_positive = f"no tested survivor tested positive for SARS-CoV-2 from {start} to {year_end}"
+    no_death = f"no tested survivor died of cancer by {end}"
+    # what leaves a ratio without information: the odds ratios compare test-positive with test-negative
+    # survivors; the hazard ratios need a positive test and a cancer death (exposure varies in time, so the
+    # time before a positive test is the comparison)
+    unestimable_or = (no_positive if counts["positive"] == 0 else
+                      f"every tested survivor tested positive from {start} to {year_end} (no test-negative "
+                      "comparison group)" if counts["negative"] == 0 else
+                      no_death if deaths == 0 else
+                      f"every tested survivor died of cancer by {end}" if deaths == len(data) else None)
+    unestimable_hr = no_positive if counts["positive"] == 0 else no_death if deaths == 0 else None
+    notes: list[str] = []
+    if unestimable_or and unestimable_or == unestimable_hr:
+        notes.append(f"{unestimable_or}: the odds ratios and hazard ratios are not estimable")
+    else:
+        notes += [f"{reason}: the {ratios} are not estimable" for reason, ratios in
+                  ((unestimable_or, "odds ratios"), (unestimable_hr, "hazard ratios")) if reason]
     odds = {}
     for label, covariates in (("crude", ["positive"]), ("adjusted", ["positive", "age_per_10y", "male"])):
-        fit = LogisticRegression().fit(data, outcome="cancer_death", covariates=covariates)
-        odds[label] = _ratio_row(fit.summary, "positive", "odds ratio", "OR")
+        odds[label] = not_estimable("OR") if unestimable_or else \
+            _odds_ratio(data, covariates, notes, f"{label} odds ratio")
     odds_ratios = pd.DataFrame.from_dict(odds, orient="index").rename_axis("model")
 
     # cause-specific Cox, positive test as a time-varying exposure, windows 0-12 and 12+ months
     windows = [round(m * 365.25 / 12) for m in settings.windows_months]
-    persons = data[["person_id", "origin", "follow_up_end", "age_per_10y", "male"]]
-    exposures = data.loc[data.positive == 1, ["person_id", "positive_date"]].rename(columns={"positive_date": "date"})
-    outcomes = data.loc[data.cancer_death == 1, ["person_id", "death_date"]].rename(columns={"death_date": "date"})
-    other = data[(data.death_date.notna()) & (data.cancer_death == 0) & (data.death_date <= data.follow_up_end)]
-    competing = other[["person_id", "death_date"]].rename(columns={"death_date": "date"})
-    rows = exposure_intervals(persons, exposures, outcomes, origin="origin", end="follow_up_end",
-                              competing=competing, windows_days=windows, covariates=["age_per_10y", "male"])
-    labels = [c for c in rows.columns if c.startswith("exposed_")]
-    cox = CoxPH().fit(rows, start="start", stop="stop", event="event", covariates=[*labels, "age_per_10y", "male"],
-                      cause=1, id="person_id")
-    ratios = {label.removeprefix("exposed_"): _ratio_row(cox.summary, label, "exp(coef)", "exp(coef)")
-              for label in labels}
-    # landmark at the end of the testing year: exposure fixed then, survivors followed from there
-    at = (pd.Timestamp(settings.first_year_end) - pd.Timestamp(settings.pandemic_start)).days
-    fixed = landmark(persons, exposures, outcomes, origin="origin", end="follow_up_end", at_days=at,
-                     competing=competing, covariates=["age_per_10y", "male"])
-    late = CoxPH().fit(fixed, stop="stop", event="event", covariates=["exposed", "age_per_10y", "male"], cause=1)
-    ratios[f"landmark {settings.first_year_end}"] = _ratio_row(late.summary, "exposed", "exp(coef)", "exp(coef)")
+    labels = [f"exposed_{label}" for label in window_labels(windows)]
+    at_landmark = f"landmark {settings.first_year_end}"
+    if unestimable_hr:
+        ratios = {label.removeprefix("exposed_"): not_estimable("exp(coef)") for label in [*labels, at_landmark]}
+    else:
+        persons = data[["person_id", "origin", "follow_up_end", "age_per_10y", "male"]]
+        exposures = data.loc[data.positive == 1, ["person_id", "positive_date"]].rename(
+            columns={"positive_date": "date"})
+        outcomes = data.loc[data.cancer_death == 1, ["person_id", "death_date"]].rename(columns={"death_date": "date"})
+        other = data[(data.death_date.notna()) & (data.cancer_death == 0) & (data.death_date <= data.follow_up_end)]
+        competing = other[["person_id", "death_date"]].rename(columns={"death_date": "date"})
+        rows = exposure_intervals(persons, exposures, outcomes, origin="origin", end="follow_up_end",
+                                  competing=competing, windows_days=windows, covariates=["age_per_10y", "male"])
+        labels = [c for c in rows.columns if c.startswith("exposed_")]
+        by_window = cox_ratios(rows, labels, ["age_per_10y", "male"], notes, "hazard ratios by time since the "
+                               "positive test", start="start", stop="stop", event="event", cause=1, id="person_id")
+        ratios = {label.removeprefix("exposed_"): by_window[label] for label in labels}
+        # landmark at the end of the testing year: exposure fixed then, survivors followed from there
+        at = (pd.Timestamp(settings.first_year_end) - pd.Timestamp(settings.pandemic_start)).days
+        fixed = landmark(persons, exposures, outcomes, origin="origin", end="follow_up_end", at_days=at,
+                         competing=competing, covariates=["age_per_10y", "male"])
+        ratios[at_landmark] = cox_ratios(fixed, ["exposed"], ["age_per_10y", "male"], notes, "landmark hazard "
+                                         "ratio", stop="stop", event="event", cause=1)["exposed"]
     hazard_ratios = pd.DataFrame.from_dict(ratios, orient="index").rename(columns={"exp(coef)": "HR"}) \
         .rename_axis("months since positive test")
     return UKBResult(settings=settings, counts=counts, odds_ratios=odds_ratios, hazard_ratios=hazard_ratios,
-                     data=data)
+                     data=data, notes=tuple(notes))
 
 
 def human_targets(result: UKBResult) -> dict[str, tuple[float, str]]:
     """H1 and H2 as the scorecard reads them, from a UK Biobank recipe result."""
     odds = result.odds_ratios.loc["adjusted"]
     hr = result.hazard_ratios
-    ratio = float(hr["HR"].iloc[0] / hr["HR"].iloc[1]) if hr["HR"].iloc[1] > 0 else float(np.inf)
+    ratio = float(hr["HR"].iloc[0] / hr["HR"].iloc[1]) if hr["HR"].iloc[1] != 0 else float(np.inf)
     counts = result.counts
     return {
         "H1_ukb_cancer_death": (float(odds["OR"]), (
