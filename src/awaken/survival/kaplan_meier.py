@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from awaken.survival._confidence import survival_band
 from awaken.survival._validate import (
     SurvivalDataError,
     case_weights,
@@ -304,19 +305,14 @@ class KaplanMeier:
             raise not_fitted(self)
         return step_values(self.table_.index.to_numpy(), self.survival_function_.to_numpy(), as_times(times), 1.0)
 
-    def confidence_interval(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Pointwise interval on the log scale (R's default ``conf.type = "log"``); [0, 0] once ``S = 0``."""
-        from scipy import stats
-
+    def confidence_interval(self, alpha: float = 0.05, conf_type: str = "log") -> pd.DataFrame:
+        """Pointwise interval, R's ``conf.type`` (``"log"`` by default, or ``"log-log"``, ``"plain"``,
+        ``"logit"``; :func:`awaken.survival._confidence.survival_band`); [0, 0] once ``S = 0``."""
         if not hasattr(self, "table_"):
             raise not_fitted(self)
         if not (isinstance(alpha, (int, float, np.floating)) and 0 < alpha < 1):
             raise SurvivalDataError(f"alpha must be a number between 0 and 1, got {alpha!r}")
-        z = stats.norm.ppf(1 - alpha / 2)
         s = self.survival_function_.to_numpy()
-        se = self.table_["std_err"].to_numpy()
-        with np.errstate(over="ignore", invalid="ignore"):
-            lower = np.where(s > 0, s * np.exp(-z * se), 0.0)
-            upper = np.where(s > 0, s * np.exp(z * se), 0.0)
-        return pd.DataFrame({"lower": np.clip(lower, 0, 1), "upper": np.clip(upper, 0, 1)},
+        lower, upper = survival_band(s, self.table_["std_err"].to_numpy(), alpha, conf_type)
+        return pd.DataFrame({"lower": np.where(s > 0, lower, 0.0), "upper": np.where(s > 0, upper, 0.0)},
                             index=self.table_.index)
