@@ -23,8 +23,8 @@ Example
 ...                      "exposed": [1, 0, 1, 1, 0, 0]})
 >>> fit = CoxPH().fit(data, stop="time", event="event", covariates=["exposed"])
 >>> curve = predict_survival(fit, pd.DataFrame({"exposed": [1]}))
->>> curve[["time", "survival"]].round(4).values.tolist()[:2]
-[[1.0, 0.7737], [2.0, 0.5802]]
+>>> curve[["time", "survival"]].round(4).values.tolist()[:2]  # R: survfit(fit, newdata)$surv
+[[1.0, 0.7801], [2.0, 0.5605]]
 """
 
 from __future__ import annotations
