@@ -191,7 +191,8 @@ class CoxPH:
         self._rows = rows
         self._centred = centred
         self._start, self._stop, self._stratum = start_values, stop_values, stratum
-        self.naive_variance_matrix_ = self._variance
+        infinite = self.infinite_.to_numpy()
+        self.naive_variance_matrix_ = _infinite_where(infinite, self._variance)
         if robust:
             groups = cluster_codes if cluster_codes is not None else np.arange(len(weight))
             with np.errstate(all="ignore"):
@@ -201,8 +202,7 @@ class CoxPH:
         else:
             variance = self._variance
         self.robust_ = bool(robust)
-        variance = np.where(self.infinite_.to_numpy()[:, None] | self.infinite_.to_numpy()[None, :], np.inf,
-                            variance) if self.infinite_.any() else variance
+        variance = _infinite_where(infinite, variance)
         self.variance_matrix_ = pd.DataFrame(variance, index=names, columns=names)
         lost = self.not_estimable_.to_numpy()
         self.params_ = pd.Series(np.where(lost, np.nan, self._beta), index=names, name="coef")
@@ -388,6 +388,11 @@ def split_at_event_times(start, stop, status, stratum):
     new_status = status[rows] & (new_stop == stop[rows])
     order = np.argsort(rows, kind="stable")
     return rows[order], new_start[order], new_stop[order], new_status[order]
+
+
+def _infinite_where(infinite: np.ndarray, variance: np.ndarray) -> np.ndarray:
+    """The variance with the rows and columns of coefficients that may be infinite set to inf."""
+    return np.where(infinite[:, None] | infinite[None, :], np.inf, variance) if infinite.any() else variance
 
 
 def _sum_by(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
