@@ -147,3 +147,27 @@ def test_population_refuses_bad_input():
     with pytest.raises(InputError, match="acceptance"):
         simulate_population("influenza", n=5, output_days=[0, 28], max_candidates=10,
                             envelope=PhysiologicalEnvelope(il6_peak_range=(1e4, 2e4)))
+
+
+def test_the_array_form_gives_the_same_individuals_bit_for_bit():
+    """``simulate_columns`` (one shared schedule, per-individual amounts) is ``simulate`` without the dicts."""
+    experiment = load_experiment("anti_cd4_influenza")
+    draws = draw_individuals(load_parameter_table("mouse"), experiment.virus_kind, 24, seed=5)
+    setups = [animal_setup(experiment, p) for p in draws]
+    solver = FastSolver()
+    days, out = 40.0, np.array([0.0, 9.0, 28.0, 40.0])
+    by_dict = solver.simulate([s[0] for s in setups], [s[1] for s in setups], [s[2] for s in setups], days, out)
+    columns = {k: np.array([s[0][k] for s in setups]) for k in setups[0][0]}
+    columns.update({k: np.array([s[1][k] for s in setups]) for k in setups[0][1]})
+    events = [Event(day=e.day, controls=e.controls,
+                    state_increments={k: np.array([s[2][j].state_increments[k] for s in setups])
+                                      for k in e.state_increments})
+              for j, e in enumerate(setups[0][2])]
+    by_columns = solver.simulate_columns(columns, len(setups), events, days, out)
+    assert np.array_equal(by_dict.states, by_columns.states)
+    assert np.array_equal(by_dict.readouts["dcc_count"], by_columns.readouts["dcc_count"])
+    with pytest.raises(KeyError, match="missing parameter value"):
+        solver.simulate_columns({k: v for k, v in columns.items() if k != "virus_clearance"}, len(setups), events,
+                                days, out)
+    with pytest.raises(ValueError, match="outside the run"):
+        solver.simulate_columns(columns, len(setups), [Event(day=days)], days, out)

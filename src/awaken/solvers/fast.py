@@ -34,7 +34,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -263,35 +263,66 @@ class FastSolver:
         from day 0 to ``days``; states at ``output_days`` (within ``[0, days]``)."""
         if not (len(params) == len(controls) == len(schedules)):
             raise ValueError("params, controls and schedules must have one entry per individual")
-        output_days = np.asarray(output_days, dtype=float)
-        if output_days.ndim != 1 or np.any(np.diff(output_days) < 0):
-            raise ValueError("output_days must be a sorted one-dimensional array")
-        if output_days.size and (output_days[0] < 0 or output_days[-1] > days):
-            raise ValueError(f"output_days must lie within [0, {days:g}] d")
+        output_days = _check_output_days(output_days, days)
         for i, events in enumerate(schedules):
             for event in events:
                 if not 0.0 <= event.day < days:
                     raise ValueError(f"individual {i}: event at day {event.day:g} lies outside the run "
                                      f"(it must be >= 0 and < {days:g} d)")
+        n = len(params)
+        events = self._event_arrays(schedules) if n else \
+            (np.zeros((0, 1)), np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1)))
+        return self._run(_Columns(params, controls), n, events, days, output_days)
+
+    def simulate_columns(self, columns: Mapping[str, np.ndarray | float], n: int, events: Sequence[Event],
+                         days: float, output_days: np.ndarray) -> BatchResult:
+        """The array form of :meth:`simulate`, for large batches built without a dict per individual.
+
+        ``columns`` maps every parameter and control of the model to one value per individual (an
+        array of length ``n``) or one value for all. ``events`` is one schedule shared by every
+        individual, but the amounts of an event may be arrays of length ``n`` (a dose that depends on
+        the individual's parameters). Same results, bit for bit, as :meth:`simulate` on the same values.
+        """
+        output_days = _check_output_days(output_days, days)
+        for event in events:
+            if not 0.0 <= event.day < days:
+                raise ValueError(f"event at day {event.day:g} lies outside the run (it must be >= 0 and < {days:g} d)")
+        names = {name: j for j, name in enumerate(self.model.parameter_names)}
+        states = {name: j for j, name in enumerate(self.model.state_names)}
+        entries = []
+        for event in events:
+            entries += [(event.day, 0, names[c], v) for c, v in event.controls.items()]
+            entries += [(event.day, 1, states[s], v) for s, v in event.state_increments.items()]
+        entries.sort(key=lambda entry: entry[0])  # stable: one day's events in list order
+        width = max(1, len(entries))
+        day = np.full((n, width), np.inf)
+        kind = np.zeros((n, width), dtype=np.int64)
+        index = np.zeros((n, width), dtype=np.int64)
+        value = np.zeros((n, width))
+        for j, (d, k, i, v) in enumerate(entries):
+            day[:, j], kind[:, j], index[:, j], value[:, j] = d, k, i, v
+        full = {name: np.broadcast_to(np.asarray(values, dtype=float), (n,)) for name, values in columns.items()}
+        return self._run(_Given(full), n, (day, kind, index, value), days, output_days)
+
+    def _run(self, columns: Mapping[str, np.ndarray], n: int, events: tuple[np.ndarray, ...], days: float,
+             output_days: np.ndarray) -> BatchResult:
         module, _ = _compiled_module()
         model = self.model
-        n = len(params)
-        columns = _Columns(params, controls)
         theta = np.column_stack([columns[name] for name in model.parameter_names]) if n else \
             np.zeros((0, len(model.parameter_names)))
         guess = equations.initial_guess(columns)  # plain arithmetic: evaluates on the columns
         y0 = np.column_stack([np.broadcast_to(np.asarray(guess[s], dtype=float), (n,)) for s in model.state_names]) \
             if n else np.zeros((0, self.n_states))
         dcc_index = np.array([model.index(s) for s in equations.DCC_STATES], dtype=np.int64)
-        dcc_initial = columns["dcc_initial"] if n else np.zeros(0)
-        day, kind, index, value = self._event_arrays(schedules) if n else \
-            (np.zeros((0, 1)), np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1)))
+        dcc_initial = np.ascontiguousarray(columns["dcc_initial"], dtype=float) if n else np.zeros(0)
+        day, kind, index, value = events
         out = np.zeros((n, output_days.size, self.n_states))
         status = np.zeros(n, dtype=np.int64)
         counters = np.zeros((n, 5), dtype=np.int64)
-        module.simulate_batch(theta, np.ascontiguousarray(y0), PREEQUILIBRATION_DAYS, dcc_index, dcc_initial, day,
-                              kind, index, value, float(days), output_days, self.rtol, self.atol, out, status,
-                              counters, _chunks(n))
+        module.simulate_batch(theta, np.ascontiguousarray(y0), PREEQUILIBRATION_DAYS, dcc_index, dcc_initial,
+                              np.ascontiguousarray(day), np.ascontiguousarray(kind), np.ascontiguousarray(index),
+                              np.ascontiguousarray(value), float(days), output_days, self.rtol, self.atol, out,
+                              status, counters, _chunks(n))
         failed = np.flatnonzero(status)
         if failed.size:
             i = int(failed[0])
@@ -300,3 +331,19 @@ class FastSolver:
         # States are clipped at 0 by the kernel, like the reference solver's output.
         return BatchResult(days=output_days, states=out, readouts=_Readouts(model, out, theta), steps=counters[:, 0],
                            rejected=counters[:, 4], rhs_evaluations=counters[:, 3])
+
+
+def _check_output_days(output_days: np.ndarray, days: float) -> np.ndarray:
+    output_days = np.asarray(output_days, dtype=float)
+    if output_days.ndim != 1 or np.any(np.diff(output_days) < 0):
+        raise ValueError("output_days must be a sorted one-dimensional array")
+    if output_days.size and (output_days[0] < 0 or output_days[-1] > days):
+        raise ValueError(f"output_days must lie within [0, {days:g}] d")
+    return output_days
+
+
+class _Given(dict):
+    """Columns handed over whole (:meth:`FastSolver.simulate_columns`); a missing one is named."""
+
+    def __missing__(self, name: str) -> np.ndarray:
+        raise KeyError(f"missing parameter value: {name}")
