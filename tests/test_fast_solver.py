@@ -171,3 +171,34 @@ def test_the_array_form_gives_the_same_individuals_bit_for_bit():
                                 days, out)
     with pytest.raises(ValueError, match="outside the run"):
         solver.simulate_columns(columns, len(setups), [Event(day=days)], days, out)
+
+
+@pytest.mark.parametrize("seed, start", [(0, 0), (7, 1000), (2**32 - 1, 2**32 - 3), (2**40 + 5, 12)])
+def test_compiled_streams_are_numpys_draw_for_draw(seed, start):
+    """``seeded_normals`` replays ``default_rng(SeedSequence([seed, i])).standard_normal`` exactly,
+    across the 32-bit word boundaries of the seed and of the index."""
+    from awaken.lung.seeded_normals import seeded_normals
+
+    z = seeded_normals(seed, start, 40, 300)
+    for k in range(40):
+        expected = np.random.default_rng(np.random.SeedSequence([seed, start + k])).standard_normal(300)
+        assert np.array_equal(z[k], expected), f"individual {start + k}"
+
+
+def test_a_batch_of_columns_is_the_same_individuals_as_draw_individuals():
+    """The population's column-wise draws are the mouse experiments' draws, bit for bit: with
+    overrides, without variability, and where the range rejects candidates (narrowed ranges)."""
+    from awaken.lung.parameters import draw_columns
+
+    table = load_parameter_table("mouse")
+    narrowed = table.model_copy(update={"host": [p.model_copy(update={"range": (p.value * 0.9, p.value * 1.1)})
+                                                 if p.cv > 0 else p for p in table.host]})
+    cases = [(table, "influenza_a_pr8", 11, 0, {}, True), (table, "sars_cov_2_ma10", 3, 500, {"il6_clearance": 2.0}, True),
+             (table, "influenza_a_pr8", 4, 0, {"il6_clearance": 2.0}, False), (narrowed, "influenza_a_pr8", 9, 20, {}, True)]
+    for which, virus, seed, start, overrides, variability in cases:
+        expected = draw_individuals(which, virus, 300, seed, overrides, variability=variability, start=start)
+        columns = draw_columns(which, virus, 300, seed, overrides, variability=variability, start=start)
+        assert list(columns) == list(expected[0])
+        for name, values in columns.items():
+            assert np.array_equal(values, [individual[name] for individual in expected]), name
+

@@ -31,8 +31,8 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Parameter", "VirusStrain", "ParameterTable", "load_parameter_table", "draw_individuals", "VIRUS_KINDS",
-           "check_overrides", "fitted_parameters", "SPECIES"]
+__all__ = ["Parameter", "VirusStrain", "ParameterTable", "load_parameter_table", "draw_individuals", "draw_columns",
+           "VIRUS_KINDS", "check_overrides", "fitted_parameters", "SPECIES"]
 
 #: The mouse virus strains (the study's experiments); other species name their own strains.
 VIRUS_KINDS = ("influenza_a_pr8", "sars_cov_2_ma10")
@@ -220,3 +220,51 @@ def draw_individuals(
             values[p.name] = float(inside[0]) if inside.size else float(np.clip(candidates[0], lo, hi))
         animals.append(values)
     return animals
+
+
+def draw_columns(
+    table: ParameterTable,
+    virus: str,
+    n: int,
+    seed: int,
+    overrides: dict[str, float] | None = None,
+    variability: bool = True,
+    start: int = 0,
+) -> dict[str, np.ndarray]:
+    """:func:`draw_individuals` as one array per parameter: the same numbers, bit for bit (tested).
+
+    For batches of thousands (virtual populations): the generators of individuals
+    ``start .. start+n-1`` run compiled (:mod:`awaken.lung.seeded_normals`) and the log-normal
+    draws and range checks are vectorised, about 1 microsecond an individual instead of 150.
+
+    >>> table = load_parameter_table("mouse")
+    >>> columns = draw_columns(table, "influenza_a_pr8", 3, seed=5, start=2)
+    >>> one = draw_individuals(table, "influenza_a_pr8", 1, seed=5, start=3)[0]
+    >>> all(columns[name][1] == value for name, value in one.items())
+    True
+    """
+    overrides = overrides or {}
+    if not variability:
+        return {name: np.full(n, float(value)) for name, value in {**table.nominal(virus), **overrides}.items()}
+    from awaken.lung.seeded_normals import seeded_normals  # compiled: loaded only when columns are drawn
+
+    params = sorted(table.parameters(virus), key=lambda p: p.name)
+    normals = seeded_normals(seed, start, n, 8 * len(params))
+    columns = {}
+    for k, p in enumerate(params):
+        median = overrides.get(p.name, p.value)
+        if p.cv == 0 or median == 0:
+            columns[p.name] = np.full(n, float(median))
+            continue
+        sigma = math.sqrt(math.log1p(p.cv**2))
+        lo, hi = p.range
+        # The first of the 8 candidates is nearly always inside the range; the rest only where it is not.
+        values = median * np.exp(sigma * normals[:, 8 * k])
+        redraw = np.flatnonzero(~((values >= lo) & (values <= hi)))
+        if redraw.size:
+            candidates = median * np.exp(sigma * normals[redraw, 8 * k: 8 * k + 8])
+            inside = (candidates >= lo) & (candidates <= hi)
+            first = candidates[np.arange(redraw.size), inside.argmax(axis=1)]
+            values[redraw] = np.where(inside.any(axis=1), first, np.clip(candidates[:, 0], lo, hi))
+        columns[p.name] = values
+    return columns
