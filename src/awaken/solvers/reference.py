@@ -38,7 +38,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.integrate import solve_ivp
 
 from awaken.experiments.protocol import Experiment
 from awaken.experiments.results import GroupResult
@@ -88,6 +87,8 @@ def absolute_tolerances(model: CompiledModel, amounts: float = 1e-6, virus: floa
 
 def _integrate(model: CompiledModel, theta: np.ndarray, y0: np.ndarray, t0: float, t1: float,
                t_eval: np.ndarray, atol: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    from scipy.integrate import solve_ivp  # here: the fast solver imports this module and needs no SciPy
+
     def fun(_t: float, y: np.ndarray) -> np.ndarray:
         return model.rhs(y, theta)
 

@@ -221,17 +221,24 @@ def _next_segment(lane, i, y, p, t, t_end, h, k_out, k_event, last, event_day, e
 
 
 @njit(cache=True, error_model="numpy")
-def _dense_output(lane, i, t0, h, t_new, t_end, last, y, yn, k1, k2, k3, k4, k5, out_days, k_out, out):
+def _dense_output(lane, i, t0, h, t_new, t_end, last, y, yn, k1, k2, k3, k4, k5, out_days, k_out, out, d1, d2):
     """Write the output days that fall in the accepted step ``(t0, t_new]`` (and in the segment) from
-    the order-3 dense output, clipped at 0 like the reference solver's output. Returns the next output."""
+    the order-3 dense output, clipped at 0 like the reference solver's output. Returns the next output.
+    The interpolant's coefficients (``d1``, ``d2``: scratch) are formed once per step that has an
+    output, not once per output day: on a fine output grid (a population's quarter-day screen)
+    many days share a step."""
     k = k_out
+    if not (k < out_days.shape[0] and out_days[k] <= t_new and (out_days[k] < t_end or (last and out_days[k] <= t_end))):
+        return k
+    for j in range(N_STATES):
+        x = j * LANES + lane
+        d1[j] = H21 * k1[x] + H22 * k2[x] + H23 * k3[x] + H24 * k4[x] + H25 * k5[x]
+        d2[j] = H31 * k1[x] + H32 * k2[x] + H33 * k3[x] + H34 * k4[x] + H35 * k5[x]
     while k < out_days.shape[0] and out_days[k] <= t_new and (out_days[k] < t_end or (last and out_days[k] <= t_end)):
         s = (out_days[k] - t0) / h
         for j in range(N_STATES):
             x = j * LANES + lane
-            d1 = H21 * k1[x] + H22 * k2[x] + H23 * k3[x] + H24 * k4[x] + H25 * k5[x]
-            d2 = H31 * k1[x] + H32 * k2[x] + H33 * k3[x] + H34 * k4[x] + H35 * k5[x]
-            out[i, k, j] = max((1.0 - s) * y[x] + s * (yn[x] + (1.0 - s) * (d1 + s * d2)), 0.0)
+            out[i, k, j] = max((1.0 - s) * y[x] + s * (yn[x] + (1.0 - s) * (d1[j] + s * d2[j])), 0.0)
         k += 1
     return k
 
@@ -275,6 +282,8 @@ def simulate_chunk(first, stop, theta, y0, preeq_days, dcc_index, dcc_initial, e
     k4 = np.empty(n * LANES)
     k5 = np.empty(n * LANES)
     k6 = np.empty(n * LANES)
+    d1 = np.empty(n)
+    d2 = np.empty(n)
     jv = np.empty(JACOBIAN_SIZE * LANES)
     e = np.empty(LU_SIZE * LANES)
     fac = np.empty(LANES)
@@ -327,7 +336,7 @@ def simulate_chunk(first, stop, theta, y0, preeq_days, dcc_index, dcc_initial, e
                 t_new = t[lane] + h[lane]
                 if phase[lane] == SCHEDULE:
                     k_out[lane] = _dense_output(lane, i, t[lane], h[lane], t_new, t_end[lane], last[lane], y, yn,
-                                                k1, k2, k3, k4, k5, out_days, k_out[lane], out)
+                                                k1, k2, k3, k4, k5, out_days, k_out[lane], out, d1, d2)
                 for j in range(n):
                     y[j * LANES + lane] = yn[j * LANES + lane]
                 t[lane] = min(t_new, t_end[lane])
