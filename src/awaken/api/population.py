@@ -11,6 +11,7 @@ Example
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from awaken.experiments.catalogue import resolve_experiment
@@ -42,7 +43,8 @@ def simulate_population(experiment: str | Path | Experiment, n: int, seed: int =
     :class:`PhysiologicalEnvelope`; False or None: accept everyone), kept only if they stay inside
     it. ``threads`` limits the solver's threads (default: every core). With ``out``, writes
     ``readouts.parquet`` (individual x day x read-outs), ``parameters.parquet``,
-    ``population.json`` (acceptance, solver settings) and ``run.json``.
+    ``population.json`` (acceptance, solver settings) and ``run.json``, streaming the individuals to
+    disk batch by batch; the returned population then reads its tables from there when asked.
     """
     chosen = resolve_experiment(experiment)
     envelope = PhysiologicalEnvelope() if envelope is True else (envelope or None)
@@ -58,11 +60,12 @@ def simulate_population(experiment: str | Path | Experiment, n: int, seed: int =
         if run is None:
             return _simulate(chosen, n=n, seed=seed, output_days=days_out, days=end, envelope=envelope,
                              variability=variability, rtol=rtol, progress=advance)
-        with run:
+        with run, run.parquet_stream("readouts.parquet") as readouts, \
+                run.parquet_stream("parameters.parquet") as parameters:
+            # Accepted batches go to disk as they are simulated: memory does not grow with n.
             population = _simulate(chosen, n=n, seed=seed, output_days=days_out, days=end, envelope=envelope,
-                                   variability=variability, rtol=rtol, progress=advance)
-            run.write_parquet("readouts.parquet", population.readouts)
-            run.write_parquet("parameters.parquet", population.parameters)
+                                   variability=variability, rtol=rtol, progress=advance,
+                                   sink=lambda rows, params: (readouts(rows), parameters(params)))
             summary = {"experiment": chosen.name, "n": population.accepted, "candidates": population.candidates,
                        "acceptance_rate": population.acceptance_rate,
                        "envelope": envelope.model_dump(mode="json") if envelope else None,
@@ -70,4 +73,4 @@ def simulate_population(experiment: str | Path | Experiment, n: int, seed: int =
                        "mean_accepted_steps": population.steps_mean}
             run.write_json("population.json", summary)
             run.results = summary
-    return population
+    return replace(population, stored=run.destination)

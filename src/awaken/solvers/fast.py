@@ -151,6 +151,10 @@ class _Readouts(Mapping):
     def __len__(self) -> int:
         return len(self._model.readout_expressions)
 
+    def of(self, individuals: np.ndarray, days: np.ndarray) -> _Readouts:
+        """The read-outs of only these individuals at only these output days (both index arrays)."""
+        return _Readouts(self._model, self._states[np.ix_(individuals, days)], self._theta[individuals])
+
 
 class _Columns(dict):
     """Parameter name -> values over the individuals (an array), built from their dicts on first use.
@@ -194,6 +198,11 @@ class BatchResult:
     steps: np.ndarray  # accepted steps per individual
     rejected: np.ndarray  # rejected steps per individual
     rhs_evaluations: np.ndarray
+
+    def readouts_of(self, individuals: np.ndarray, days: np.ndarray) -> Mapping[str, np.ndarray]:
+        """The read-outs of ``individuals`` at output days ``days`` (index arrays), computed only there:
+        name -> (len(individuals), len(days)), the same numbers as :attr:`readouts` there."""
+        return self.readouts.of(individuals, days)
 
 
 class FastSolver:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +32,7 @@ from awaken.errors import InputError
 from awaken.experiments.catalogue import resolve_experiment
 from awaken.experiments.protocol import MAX_DAYS, Experiment
 from awaken.experiments.results import VIRUS_DETECTION_LIMIT
-from awaken.lung.parameters import (
-    ParameterTable,
-    draw_individuals,
-    load_parameter_table,
-)
+from awaken.lung.parameters import draw_columns, load_parameter_table
 from awaken.schemas import Real, validate
 from awaken.solvers.fast import BatchResult, FastSolver
 from awaken.solvers.schedule import animal_setup
@@ -44,7 +40,10 @@ from awaken.solvers.settings import DEFAULT_OUTPUT_DAYS, DEFAULT_RTOL, MAX_INDIV
 
 __all__ = ["PhysiologicalEnvelope", "Population", "simulate_population", "check_population", "DEFAULT_OUTPUT_DAYS", "MAX_INDIVIDUALS"]
 
-_BATCH = 4096
+#: Candidates drawn, simulated and screened together; measured (docs/performance.md): large enough
+#: that the two threads' chunks stay busy, small enough that a batch's states on the envelope's
+#: quarter-day grid (batch x 481 days x 20 states) stay well under the memory goal.
+BATCH_SIZE = 2048
 
 
 class PhysiologicalEnvelope(BaseModel):
@@ -96,21 +95,42 @@ class Population:
     """A simulated virtual population.
 
     ``readouts``: one row per individual and output day. ``parameters``: one row per accepted
-    individual (``individual`` is its candidate index, so it can be re-simulated alone).
+    individual (``individual`` is its candidate index, so it can be re-simulated alone). A
+    population streamed to a run directory (``stored``) reads them from its Parquet files when first
+    asked for, so that millions of individuals never sit in memory together.
     """
 
     experiment: Experiment
-    readouts: pd.DataFrame
-    parameters: pd.DataFrame
     candidates: int
     accepted: int
     envelope: PhysiologicalEnvelope | None
     steps_mean: float
     rtol: float
+    stored: Path | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def acceptance_rate(self) -> float:
         return self.accepted / self.candidates if self.candidates else math.nan
+
+    @property
+    def readouts(self) -> pd.DataFrame:
+        return self._table("readouts")
+
+    @property
+    def parameters(self) -> pd.DataFrame:
+        return self._table("parameters")
+
+    def _table(self, name: str) -> pd.DataFrame:
+        if name not in self.tables:
+            if self.stored is None:
+                raise ValueError(f"this population's {name} were streamed elsewhere and not kept")
+            self.tables[name] = pd.read_parquet(self.stored / f"{name}.parquet")
+        return self.tables[name]
+
+
+#: One accepted batch: the rows of ``readouts.parquet`` and of ``parameters.parquet``, column by column.
+Columns = dict[str, np.ndarray]
 
 
 def _screening_days(scenario: Experiment, output_days: np.ndarray, envelope: PhysiologicalEnvelope | None,
@@ -142,12 +162,17 @@ def simulate_population(experiment: str | Path | Experiment, n: int, seed: int =
                         output_days: Sequence[float] = DEFAULT_OUTPUT_DAYS, days: float | None = None,
                         envelope: PhysiologicalEnvelope | None = None, variability: bool = True,
                         rtol: float = DEFAULT_RTOL, max_candidates: int | None = None,
-                        progress: Callable[[int], None] | None = None) -> Population:
+                        progress: Callable[[int], None] | None = None,
+                        sink: Callable[[Columns, Columns], None] | None = None,
+                        batch_size: int = BATCH_SIZE) -> Population:
     """``n`` individuals of ``experiment`` with read-outs at ``output_days``.
 
     ``days`` (default: the last output day) is the run length; ``envelope`` screens candidates
     (``None``: accept all); ``max_candidates`` (default ``20 n``) stops a screen that accepts too
-    few. ``progress(k)`` is called with the number of individuals accepted in each batch.
+    few. ``progress(k)`` is called with the number of individuals accepted in each batch. With
+    ``sink``, every accepted batch's read-outs and parameters are handed to ``sink(readouts,
+    parameters)`` in order and not kept (the caller streams them to disk). Candidates are drawn,
+    simulated and screened ``batch_size`` at a time; the result does not depend on it.
     """
     scenario = resolve_experiment(experiment)
     settings = check_population(scenario, n, output_days, days, seed, rtol, variability)
@@ -156,12 +181,11 @@ def simulate_population(experiment: str | Path | Experiment, n: int, seed: int =
     solver = FastSolver(rtol=rtol)
     table = load_parameter_table(scenario.species)
     screen = _screening_days(scenario, out, envelope, end)
-    keep = np.isin(screen, out)
+    kept_days = np.flatnonzero(np.isin(screen, out))
     infection_day = scenario.virus.day if scenario.virus is not None else None
 
-    frames, rows = [], []
-    accepted = candidates = 0
-    steps: list[np.ndarray] = []
+    batches: list[tuple[Columns, Columns]] = []
+    accepted = candidates = steps = 0
     while accepted < n:
         if candidates >= max_candidates:
             raise InputError(f"only {accepted} of {candidates} candidates stayed inside the envelope "
@@ -169,35 +193,45 @@ def simulate_population(experiment: str | Path | Experiment, n: int, seed: int =
         wanted = n - accepted
         if envelope is not None and candidates:
             wanted = math.ceil(wanted / max(accepted / candidates, 0.05) * 1.1) + 8
-        size = min(_BATCH, wanted, max_candidates - candidates)
-        draws = _draw_range(table, scenario, seed, candidates, size, variability)
-        setups = [animal_setup(scenario, p) for p in draws]
-        result: BatchResult = solver.simulate([s[0] for s in setups], [s[1] for s in setups],
-                                              [[e for e in s[2] if e.day < end] for s in setups], end, screen)
+        size = min(batch_size, wanted, max_candidates - candidates)
+        draws = draw_columns(table, scenario.virus_kind, size, seed, scenario.parameters, variability=variability,
+                             start=candidates)
+        # One setup for the whole batch: the infection's eclipse-phase cells are an array (dose x each
+        # individual's inoculum infectivity), everything else is shared.
+        params, controls, events = animal_setup(scenario, draws)
+        result = solver.simulate_columns({**params, **controls}, size, [e for e in events if e.day < end], end, screen)
         ok = np.ones(size, dtype=bool) if envelope is None else envelope.accepts(
             screen, result.readouts["virus_titer"], result.readouts["il6_pg_per_ml"], infection_day)
         chosen = np.flatnonzero(ok)[: n - accepted]
-        n_days = int(keep.sum())
-        frame = {"individual": np.repeat(candidates + chosen, n_days).astype(np.int64),
-                 "day": np.tile(screen[keep], chosen.size)}
-        for name, values in result.readouts.items():
-            frame[name] = values[np.ix_(chosen, np.flatnonzero(keep))].ravel()
-        frames.append(pd.DataFrame(frame))
-        rows.extend({"individual": candidates + int(i), **setups[i][0]} for i in chosen)
-        steps.append(result.steps[chosen])
+        if chosen.size:
+            batch = _accepted_rows(result, params, candidates, chosen, screen[kept_days], kept_days)
+            if sink is None:
+                batches.append(batch)
+            else:
+                sink(*batch)
+            steps += int(result.steps[chosen].sum())
         accepted += chosen.size
         # Candidates screened: the whole batch, or up to the last one used when the population is full.
         candidates += size if accepted < n or not chosen.size else int(chosen[-1]) + 1
         if progress is not None and chosen.size:
             progress(int(chosen.size))
-    readouts = pd.concat(frames, ignore_index=True)
-    return Population(experiment=scenario, readouts=readouts, parameters=pd.DataFrame(rows), candidates=candidates,
-                      accepted=accepted, envelope=envelope, steps_mean=float(np.concatenate(steps).mean()),
-                      rtol=rtol)
+    tables = {} if sink is not None else {
+        name: pd.DataFrame({column: np.concatenate([batch[k][column] for batch in batches])
+                            for column in batches[0][k]})
+        for k, name in enumerate(("readouts", "parameters"))}
+    return Population(experiment=scenario, candidates=candidates, accepted=accepted, envelope=envelope,
+                      steps_mean=steps / accepted, rtol=rtol, tables=tables)
 
 
-def _draw_range(table: ParameterTable, scenario: Experiment, seed: int, start: int, size: int,
-                variability: bool) -> list[dict[str, float]]:
-    """Candidates ``start .. start+size-1`` (each depends only on ``(seed, index)``)."""
-    return draw_individuals(table, scenario.virus_kind, size, seed, scenario.parameters, variability=variability,
-                            start=start)
+def _accepted_rows(result: BatchResult, params: dict[str, np.ndarray | float], first: int, chosen: np.ndarray,
+                   days: np.ndarray, day_index: np.ndarray) -> tuple[Columns, Columns]:
+    """The table rows of the accepted candidates ``first + chosen``: read-outs (individual x day) and parameters."""
+    individual = (first + chosen).astype(np.int64)
+    readouts: Columns = {"individual": np.repeat(individual, days.size), "day": np.tile(days, chosen.size)}
+    for name, values in result.readouts_of(chosen, day_index).items():
+        readouts[name] = values.ravel()
+    parameters: Columns = {"individual": individual}
+    for name, values in params.items():
+        column = np.asarray(values, dtype=float)
+        parameters[name] = column[chosen] if column.ndim else np.full(chosen.size, float(column))
+    return readouts, parameters
