@@ -217,3 +217,24 @@ def test_a_streamed_population_is_the_one_kept_in_memory(tmp_path):
         pd.testing.assert_frame_equal(getattr(streamed, name), on_disk, check_exact=True)
     assert (streamed.candidates, streamed.steps_mean) == (kept.candidates, kept.steps_mean)
     assert kept.readouts["individual"].is_monotonic_increasing
+
+
+def test_a_screen_stores_less_and_the_same_numbers():
+    """``screen_columns``: every state on the full days, the picked read-outs on every day, bit for bit
+    what ``simulate_columns`` gives on the whole grid."""
+    from awaken.lung.parameters import draw_columns
+
+    experiment = load_experiment("influenza")
+    params, controls, events = animal_setup(experiment, draw_columns(load_parameter_table("mouse"),
+                                                                     experiment.virus_kind, 40, seed=2))
+    grid = np.arange(0.0, 30.25, 0.25)
+    full_days = np.isin(grid, [0.0, 9.0, 28.0])
+    solver = FastSolver()
+    everything = solver.simulate_columns({**params, **controls}, 40, events, 30.0, grid)
+    kept, picked = solver.screen_columns({**params, **controls}, 40, events, 30.0, grid, full_days,
+                                         ["virus_titer", "il6_pg_per_ml"])
+    assert np.array_equal(kept.states, everything.states[:, full_days]) and kept.days.tolist() == [0.0, 9.0, 28.0]
+    for name in picked:
+        assert np.array_equal(picked[name], everything.readouts[name])
+    with pytest.raises(ValueError, match="states can be picked"):
+        solver.screen_columns({**params, **controls}, 40, events, 30.0, grid, full_days, ["dcc_count"])

@@ -126,6 +126,7 @@ def _warm_up(module: ModuleType) -> None:
                           np.zeros(1),
                           np.full((1, 1), np.inf), np.zeros((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64),
                           np.zeros((1, 1)), 0.0, np.zeros(1), 1e-6, np.ones(n), np.zeros((1, 1, n)),
+                          np.zeros(1, dtype=np.int64), np.zeros((1, 1, 0)), np.zeros(0, dtype=np.int64),
                           np.zeros(1, dtype=np.int64), np.zeros((1, 5), dtype=np.int64), 1)
 
 
@@ -293,6 +294,33 @@ class FastSolver:
         the individual's parameters). Same results, bit for bit, as :meth:`simulate` on the same values.
         """
         output_days = _check_output_days(output_days, days)
+        return self._run(*self._shared(columns, n, events, days), days, output_days)
+
+    def screen_columns(self, columns: Mapping[str, np.ndarray | float], n: int, events: Sequence[Event],
+                       days: float, output_days: np.ndarray, full_days: np.ndarray, picked: Sequence[str]
+                       ) -> tuple[BatchResult, dict[str, np.ndarray]]:
+        """:meth:`simulate_columns` on a fine grid of ``output_days`` that keeps every state only at the
+        days where ``full_days`` (a boolean per output day) is set, and the read-outs ``picked`` - each
+        must be a state - at every day: a screen (the population's envelope) without storing every
+        state of every individual on a quarter-day grid. Returns the result on the full days and
+        picked read-out -> (n, len(output_days)); the same numbers, bit for bit, as
+        :meth:`simulate_columns` on the same days."""
+        output_days = _check_output_days(output_days, days)
+        full_days = np.asarray(full_days, dtype=bool)
+        if full_days.shape != output_days.shape:
+            raise ValueError("full_days must have one entry per output day")
+        states = {symbol: k for k, symbol in enumerate(self.model.state_symbols)}
+        expressions = self.model.readout_expressions
+        unknown = [name for name in picked if expressions.get(name) not in states]
+        if unknown:
+            raise ValueError(f"only read-outs that are states can be picked, not {', '.join(unknown)}")
+        indices = np.array([states[expressions[name]] for name in picked], dtype=np.int64)
+        result, values = self._run(*self._shared(columns, n, events, days), days, output_days, full_days, indices)
+        return result, {name: values[:, :, m] for m, name in enumerate(picked)}
+
+    def _shared(self, columns: Mapping[str, np.ndarray | float], n: int, events: Sequence[Event], days: float
+                ) -> tuple[Mapping[str, np.ndarray], int, tuple[np.ndarray, ...]]:
+        """Columns broadcast to ``n`` and one event table for everyone (amounts may be arrays)."""
         for event in events:
             if not 0.0 <= event.day < days:
                 raise ValueError(f"event at day {event.day:g} lies outside the run (it must be >= 0 and < {days:g} d)")
@@ -311,10 +339,11 @@ class FastSolver:
         for j, (d, k, i, v) in enumerate(entries):
             day[:, j], kind[:, j], index[:, j], value[:, j] = d, k, i, v
         full = {name: np.broadcast_to(np.asarray(values, dtype=float), (n,)) for name, values in columns.items()}
-        return self._run(_Given(full), n, (day, kind, index, value), days, output_days)
+        return _Given(full), n, (day, kind, index, value)
 
     def _run(self, columns: Mapping[str, np.ndarray], n: int, events: tuple[np.ndarray, ...], days: float,
-             output_days: np.ndarray) -> BatchResult:
+             output_days: np.ndarray, full_days: np.ndarray | None = None, picked: np.ndarray | None = None
+             ) -> BatchResult | tuple[BatchResult, np.ndarray]:
         module, _ = _compiled_module()
         model = self.model
         theta = np.column_stack([columns[name] for name in model.parameter_names]) if n else \
@@ -325,21 +354,26 @@ class FastSolver:
         dcc_index = np.array([model.index(s) for s in equations.DCC_STATES], dtype=np.int64)
         dcc_initial = np.ascontiguousarray(columns["dcc_initial"], dtype=float) if n else np.zeros(0)
         day, kind, index, value = events
-        out = np.zeros((n, output_days.size, self.n_states))
+        slot = np.arange(output_days.size) if full_days is None else \
+            np.where(full_days, np.cumsum(full_days) - 1, -1).astype(np.int64)
+        out = np.zeros((n, int((slot >= 0).sum()), self.n_states))
+        picked_states = np.zeros(0, dtype=np.int64) if picked is None else picked
+        values = np.zeros((n, output_days.size, picked_states.size))
         status = np.zeros(n, dtype=np.int64)
         counters = np.zeros((n, 5), dtype=np.int64)
         module.simulate_batch(theta, np.ascontiguousarray(y0), PREEQUILIBRATION_DAYS, dcc_index, dcc_initial,
                               np.ascontiguousarray(day), np.ascontiguousarray(kind), np.ascontiguousarray(index),
                               np.ascontiguousarray(value), float(days), output_days, self.rtol, self.atol, out,
-                              status, counters, _chunks(n))
+                              slot, values, picked_states, status, counters, _chunks(n))
         failed = np.flatnonzero(status)
         if failed.size:
             i = int(failed[0])
             raise FastSolverError(f"individual {i} failed: {_STATUS.get(int(status[i]), 'unknown status')} "
                                   f"({failed.size} of {n} individuals failed)")
         # States are clipped at 0 by the kernel, like the reference solver's output.
-        return BatchResult(days=output_days, states=out, readouts=_Readouts(model, out, theta), steps=counters[:, 0],
-                           rejected=counters[:, 4], rhs_evaluations=counters[:, 3])
+        result = BatchResult(days=output_days[slot >= 0], states=out, readouts=_Readouts(model, out, theta),
+                             steps=counters[:, 0], rejected=counters[:, 4], rhs_evaluations=counters[:, 3])
+        return result if picked is None else (result, values)
 
 
 def _check_output_days(output_days: np.ndarray, days: float) -> np.ndarray:

@@ -192,7 +192,7 @@ def _load(lane, i, theta, y0, preeq_days, y, p, t, t_end, h, phase, k_out, k_eve
 
 @njit(cache=True, error_model="numpy")
 def _next_segment(lane, i, y, p, t, t_end, h, k_out, k_event, last, event_day, event_kind, event_index,
-                  event_value, end_day, out_days, out):
+                  event_value, end_day, out_days, out, out_slot, picked, picked_states):
     """At the start of a schedule segment (time ``t[lane]``): apply the events due, record the
     outputs due, and set the segment's end (the next event or the end of the run). Returns False
     when the run is over."""
@@ -207,8 +207,12 @@ def _next_segment(lane, i, y, p, t, t_end, h, k_out, k_event, last, event_day, e
             h[lane] = 1e-3
         k_event[lane] += 1
     while k_out[lane] < n_out and out_days[k_out[lane]] <= t[lane]:
-        for s in range(N_STATES):
-            out[i, k_out[lane], s] = max(y[s * LANES + lane], 0.0)
+        k = k_out[lane]
+        if out_slot[k] >= 0:
+            for s in range(N_STATES):
+                out[i, out_slot[k], s] = max(y[s * LANES + lane], 0.0)
+        for m in range(picked_states.shape[0]):
+            picked[i, k, m] = max(y[picked_states[m] * LANES + lane], 0.0)
         k_out[lane] += 1
     if t[lane] >= end_day:
         return False
@@ -221,9 +225,12 @@ def _next_segment(lane, i, y, p, t, t_end, h, k_out, k_event, last, event_day, e
 
 
 @njit(cache=True, error_model="numpy")
-def _dense_output(lane, i, t0, h, t_new, t_end, last, y, yn, k1, k2, k3, k4, k5, out_days, k_out, out, d1, d2):
+def _dense_output(lane, i, t0, h, t_new, t_end, last, y, yn, k1, k2, k3, k4, k5, out_days, k_out, out, out_slot,
+                  picked, picked_states, d1, d2):
     """Write the output days that fall in the accepted step ``(t0, t_new]`` (and in the segment) from
-    the order-3 dense output, clipped at 0 like the reference solver's output. Returns the next output.
+    the order-3 dense output, clipped at 0 like the reference solver's output: every state into
+    ``out[i, out_slot[k]]`` where ``out_slot[k] >= 0``, the states ``picked_states`` into
+    ``picked[i, k]`` at every output day ``k``. Returns the next output.
     The interpolant's coefficients (``d1``, ``d2``: scratch) are formed once per step that has an
     output, not once per output day: on a fine output grid (a population's quarter-day screen)
     many days share a step."""
@@ -236,9 +243,14 @@ def _dense_output(lane, i, t0, h, t_new, t_end, last, y, yn, k1, k2, k3, k4, k5,
         d2[j] = H31 * k1[x] + H32 * k2[x] + H33 * k3[x] + H34 * k4[x] + H35 * k5[x]
     while k < out_days.shape[0] and out_days[k] <= t_new and (out_days[k] < t_end or (last and out_days[k] <= t_end)):
         s = (out_days[k] - t0) / h
-        for j in range(N_STATES):
+        if out_slot[k] >= 0:
+            for j in range(N_STATES):
+                x = j * LANES + lane
+                out[i, out_slot[k], j] = max((1.0 - s) * y[x] + s * (yn[x] + (1.0 - s) * (d1[j] + s * d2[j])), 0.0)
+        for m in range(picked_states.shape[0]):
+            j = picked_states[m]
             x = j * LANES + lane
-            out[i, k, j] = max((1.0 - s) * y[x] + s * (yn[x] + (1.0 - s) * (d1[j] + s * d2[j])), 0.0)
+            picked[i, k, m] = max((1.0 - s) * y[x] + s * (yn[x] + (1.0 - s) * (d1[j] + s * d2[j])), 0.0)
         k += 1
     return k
 
@@ -266,7 +278,7 @@ def _step_factor(err):
 
 @njit(cache=True, error_model="numpy")
 def simulate_chunk(first, stop, theta, y0, preeq_days, dcc_index, dcc_initial, event_day, event_kind, event_index,
-                   event_value, end_day, out_days, rtol, atol, out, status, counters):
+                   event_value, end_day, out_days, rtol, atol, out, out_slot, picked, picked_states, status, counters):
     """Individuals ``first .. stop-1``, ``LANES`` at a time. Each is pre-equilibrated (uninfected,
     ``preeq_days``), its DCC reservoir rescaled to ``dcc_initial[i]``, then run through its schedule
     to ``end_day``. ``event_kind`` 0 sets parameter ``event_index`` to ``event_value``; 1 adds
@@ -336,7 +348,8 @@ def simulate_chunk(first, stop, theta, y0, preeq_days, dcc_index, dcc_initial, e
                 t_new = t[lane] + h[lane]
                 if phase[lane] == SCHEDULE:
                     k_out[lane] = _dense_output(lane, i, t[lane], h[lane], t_new, t_end[lane], last[lane], y, yn,
-                                                k1, k2, k3, k4, k5, out_days, k_out[lane], out, d1, d2)
+                                                k1, k2, k3, k4, k5, out_days, k_out[lane], out, out_slot, picked,
+                                                picked_states, d1, d2)
                 for j in range(n):
                     y[j * LANES + lane] = yn[j * LANES + lane]
                 t[lane] = min(t_new, t_end[lane])
@@ -354,7 +367,8 @@ def simulate_chunk(first, stop, theta, y0, preeq_days, dcc_index, dcc_initial, e
                         h[lane] = min(h[lane], 1e-2)
                     if running:
                         running = _next_segment(lane, i, y, p, t, t_end, h, k_out, k_event, last, event_day,
-                                                event_kind, event_index, event_value, end_day, out_days, out)
+                                                event_kind, event_index, event_value, end_day, out_days, out,
+                                                out_slot, picked, picked_states)
                     if not running:
                         phase[lane] = IDLE
                         continue
@@ -368,11 +382,15 @@ def simulate_chunk(first, stop, theta, y0, preeq_days, dcc_index, dcc_initial, e
 
 @njit(cache=True, parallel=True)
 def simulate_batch(theta, y0, preeq_days, dcc_index, dcc_initial, event_day, event_kind, event_index,
-                   event_value, end_day, out_days, rtol, atol, out, status, counters, chunks):
+                   event_value, end_day, out_days, rtol, atol, out, out_slot, picked, picked_states, status, counters,
+                   chunks):
     """Every individual of the batch in ``chunks`` contiguous chunks run in parallel (one per thread),
-    ``LANES`` individuals at a time in each; individual ``i`` reads row ``i`` of each array."""
+    ``LANES`` individuals at a time in each; individual ``i`` reads row ``i`` of each array. Output
+    day ``k`` stores every state in ``out[i, out_slot[k]]`` (if ``out_slot[k] >= 0``) and the states
+    ``picked_states`` in ``picked[i, k]``: a fine screening grid need not store every state."""
     n = theta.shape[0]
     size = (n + chunks - 1) // chunks
     for c in prange(chunks):
         simulate_chunk(c * size, min(n, (c + 1) * size), theta, y0, preeq_days, dcc_index, dcc_initial, event_day,
-                       event_kind, event_index, event_value, end_day, out_days, rtol, atol, out, status, counters)
+                       event_kind, event_index, event_value, end_day, out_days, rtol, atol, out, out_slot, picked,
+                       picked_states, status, counters)

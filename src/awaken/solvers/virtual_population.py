@@ -1,13 +1,19 @@
 """Virtual populations: many individuals of one experiment, drawn, screened and simulated fast.
 
 Individuals are drawn log-normally around the calibrated values exactly as the virtual experiments
-draw mice (:func:`awaken.lung.parameters.draw_individuals`: candidate ``i`` depends only on
-``(seed, i)``), run through the experiment's schedule by the compiled
+draw mice (:func:`awaken.lung.parameters.draw_columns`, the same numbers as ``draw_individuals``:
+candidate ``i`` depends only on ``(seed, i)``), run through the experiment's schedule by the compiled
 :class:`~awaken.solvers.fast.FastSolver`, and - in the style of Jenner et al. 2021 (PLOS Pathog
 17:e1009753), who kept only virtual patients whose trajectories stayed inside physiological ranges
 - accepted only if they stay inside a :class:`PhysiologicalEnvelope`. Candidates are screened in
 order and the first ``n`` accepted are kept, so the population does not depend on batch sizes or
 thread counts; the acceptance rate is reported.
+
+A batch is handled as arrays from end to end - drawn a column per parameter, one schedule for the
+batch (the inoculum an array), screened on the envelope's two read-outs, read out only for the
+accepted individuals on the read-out days - so that the command runs at the pace of its compiled
+kernel (``docs/performance.md``); accepted batches can be handed to a ``sink`` (a Parquet stream)
+instead of being kept.
 
 Example
 -------
@@ -38,7 +44,8 @@ from awaken.solvers.fast import BatchResult, FastSolver
 from awaken.solvers.schedule import animal_setup
 from awaken.solvers.settings import DEFAULT_OUTPUT_DAYS, DEFAULT_RTOL, MAX_INDIVIDUALS, PopulationSettings
 
-__all__ = ["PhysiologicalEnvelope", "Population", "simulate_population", "check_population", "DEFAULT_OUTPUT_DAYS", "MAX_INDIVIDUALS"]
+__all__ = ["PhysiologicalEnvelope", "Population", "simulate_population", "check_population", "DEFAULT_OUTPUT_DAYS",
+           "MAX_INDIVIDUALS", "BATCH_SIZE"]
 
 #: Candidates drawn, simulated and screened together; measured (docs/performance.md): large enough
 #: that the two threads' chunks stay busy, small enough that a batch's states on the envelope's
@@ -77,16 +84,17 @@ class PhysiologicalEnvelope(BaseModel):
         return self
 
     def accepts(self, days: np.ndarray, virus: np.ndarray, il6: np.ndarray, infection_day: float | None) -> np.ndarray:
-        """Which individuals (rows of ``virus``/``il6``, columns = ``days``) are inside the envelope."""
+        """Which individuals (rows of ``virus``/``il6``, columns = ``days``, sorted) are inside the envelope."""
         if infection_day is None:
             return np.ones(virus.shape[0], dtype=bool)
-        after = days >= infection_day
-        peak = il6[:, after].max(axis=1) if after.any() else il6[:, -1]
+        # ``days`` are sorted: "from day d on" is a slice.
+        after = int(np.searchsorted(days, infection_day))
+        peak = il6[:, after:].max(axis=1) if after < days.size else il6[:, -1]
         lo, hi = self.il6_peak_range
         ok = (peak >= lo) & (peak <= hi)
-        late = days >= infection_day + self.virus_cleared_by_day
-        if late.any():
-            ok &= (virus[:, late] < self.virus_detection_limit).all(axis=1)
+        late = int(np.searchsorted(days, infection_day + self.virus_cleared_by_day))
+        if late < days.size:
+            ok &= (virus[:, late:] < self.virus_detection_limit).all(axis=1)
         return ok
 
 
@@ -181,7 +189,8 @@ def simulate_population(experiment: str | Path | Experiment, n: int, seed: int =
     solver = FastSolver(rtol=rtol)
     table = load_parameter_table(scenario.species)
     screen = _screening_days(scenario, out, envelope, end)
-    kept_days = np.flatnonzero(np.isin(screen, out))
+    kept = np.isin(screen, out)  # every state on the read-out days; the envelope's two on the whole grid
+    picked = ["virus_titer", "il6_pg_per_ml"] if envelope is not None else []
     infection_day = scenario.virus.day if scenario.virus is not None else None
 
     batches: list[tuple[Columns, Columns]] = []
@@ -199,12 +208,13 @@ def simulate_population(experiment: str | Path | Experiment, n: int, seed: int =
         # One setup for the whole batch: the infection's eclipse-phase cells are an array (dose x each
         # individual's inoculum infectivity), everything else is shared.
         params, controls, events = animal_setup(scenario, draws)
-        result = solver.simulate_columns({**params, **controls}, size, [e for e in events if e.day < end], end, screen)
+        result, screened = solver.screen_columns({**params, **controls}, size, [e for e in events if e.day < end],
+                                                 end, screen, kept, picked)
         ok = np.ones(size, dtype=bool) if envelope is None else envelope.accepts(
-            screen, result.readouts["virus_titer"], result.readouts["il6_pg_per_ml"], infection_day)
+            screen, screened["virus_titer"], screened["il6_pg_per_ml"], infection_day)
         chosen = np.flatnonzero(ok)[: n - accepted]
         if chosen.size:
-            batch = _accepted_rows(result, params, candidates, chosen, screen[kept_days], kept_days)
+            batch = _accepted_rows(result, params, candidates, chosen)
             if sink is None:
                 batches.append(batch)
             else:
@@ -223,12 +233,13 @@ def simulate_population(experiment: str | Path | Experiment, n: int, seed: int =
                       steps_mean=steps / accepted, rtol=rtol, tables=tables)
 
 
-def _accepted_rows(result: BatchResult, params: dict[str, np.ndarray | float], first: int, chosen: np.ndarray,
-                   days: np.ndarray, day_index: np.ndarray) -> tuple[Columns, Columns]:
+def _accepted_rows(result: BatchResult, params: dict[str, np.ndarray | float], first: int, chosen: np.ndarray
+                   ) -> tuple[Columns, Columns]:
     """The table rows of the accepted candidates ``first + chosen``: read-outs (individual x day) and parameters."""
     individual = (first + chosen).astype(np.int64)
+    days = result.days
     readouts: Columns = {"individual": np.repeat(individual, days.size), "day": np.tile(days, chosen.size)}
-    for name, values in result.readouts_of(chosen, day_index).items():
+    for name, values in result.readouts_of(chosen, np.arange(days.size)).items():
         readouts[name] = values.ravel()
     parameters: Columns = {"individual": individual}
     for name, values in params.items():
