@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/pip --disable-pip-version-check --quiet
 
-.PHONY: install demo test test-quick bench-survival bench-cohort clean
+.PHONY: install demo test test-quick bench-survival bench-cohort human-calibration clean
 
 install: $(STAMP)
 
@@ -36,6 +36,13 @@ bench-survival: install
 # a virtual survivor cohort at 1e4, 1e5 and 1e6 people (the whole `awaken cohort` command)
 bench-cohort: install
 	$(BIN)/python benchmarks/cohort_scale.py --sizes 10000 100000 1000000 --workers 2
+
+# the joint calibration of the human mechanisms (awaken explain; about 25 minutes on 2 cores): writes
+# runs/explain and ships its posterior sample (src/awaken/calibration/data/human_posterior.csv); the
+# printed posterior medians are the defaults in src/awaken/cohort/data/survivors.yaml (a test checks)
+human-calibration: install
+	$(BIN)/awaken explain --particles 32 --out runs/explain --overwrite
+	$(BIN)/python -m awaken.calibration.explanations runs/explain
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from awaken.cohort.parameters import CohortScenario
+from awaken.cohort.parameters import MECHANISM_SWITCHES, CohortScenario
 from awaken.cohort.run import run_cohort, simulate_records
 from awaken.errors import InputError
 from awaken.records import load_records
@@ -22,13 +22,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def records():
-    """200,000 default survivors with the shipped (calibrated) awakening strength."""
+    """200,000 default survivors: the mechanisms at their calibrated defaults (posterior medians)."""
     return simulate_records(CohortScenario(), n=200_000, seed=7)
 
 
 @pytest.fixture(scope="module")
 def no_effect_records():
-    return simulate_records(CohortScenario(parameters={"awakening_strength": 0.0}), n=200_000, seed=7)
+    """The same survivors with every explanation of the human excess switched off."""
+    return simulate_records(CohortScenario(mechanisms=dict.fromkeys(MECHANISM_SWITCHES, False)), n=200_000, seed=7)
+
+
+@pytest.fixture(scope="module")
+def awakening_records():
+    """The same survivors with awakening alone, strong enough to move the lung-metastasis outcome."""
+    only = {name: name == "awakening" for name in MECHANISM_SWITCHES}
+    return simulate_records(CohortScenario(parameters={"awakening_strength": 0.008}, mechanisms=only), n=200_000,
+                            seed=7)
 
 
 def _h1_band() -> list[float]:
@@ -58,9 +67,10 @@ def test_ukb_recipe_reproduces_target_h1_with_the_calibrated_strength(records):
     assert result.odds_ratios.loc["adjusted", "lower"] > 1.0
 
 
-def test_without_the_mechanism_the_ukb_odds_ratio_is_null(no_effect_records):
-    """Strength 0: infections cannot cause metastasis, so the test-positive excess disappears
-    (COVID-19 deaths compete with cancer deaths, so the OR may fall a little below 1, never above)."""
+def test_without_the_mechanisms_the_ukb_odds_ratio_is_null(no_effect_records):
+    """Every explanation off: infections neither cause nor hasten cancer death and the record is true, so
+    the test-positive excess disappears (COVID-19 deaths compete with cancer deaths, so the OR may fall a
+    little below 1, never above)."""
     result = ukb_analysis(no_effect_records)
     row = result.odds_ratios.loc["adjusted"]
     assert row["lower"] < 1.0 and row["OR"] < 1.2, result.odds_ratios
@@ -85,8 +95,9 @@ def test_h1_and_h2_are_scored_from_the_recipe(records):
 
 
 # ---------------------------------------------------------------- Flatiron design
-def test_flatiron_recipe_finds_the_lung_metastasis_excess_only_with_the_mechanism(records, no_effect_records):
-    on = flatiron_analysis(records)
+def test_flatiron_recipe_finds_the_lung_metastasis_excess_only_with_the_mechanism(awakening_records,
+                                                                                 no_effect_records):
+    on = flatiron_analysis(awakening_records)
     off = flatiron_analysis(no_effect_records)
     assert on.hazard_ratios.loc["after diagnosis", "lower"] > 1.0
     assert off.hazard_ratios.loc["after diagnosis", "lower"] < 1.0 < off.hazard_ratios.loc["after diagnosis", "upper"]

@@ -107,13 +107,15 @@ def test_scoring_needs_only_shipped_experiments():
 @pytest.mark.skipif(not REFERENCE_TARGETS.is_file(), reason="project reference targets.yaml not present")
 def test_shipped_targets_match_the_project_reference():
     """awaken ships its own copy of the study's targets; it must not drift from the reference. Its only
-    addition is the cohort group (published epidemiological observations, not the study's)."""
+    additions are the cohort group (published epidemiological observations, not the study's) and the
+    plausibility group (bounds awaken states itself)."""
     from importlib import resources
 
     shipped = yaml.safe_load((resources.files("awaken") / "data" / "targets.yaml").read_text())
     reference = yaml.safe_load(REFERENCE_TARGETS.read_text())
-    assert {k: v for k, v in shipped.items() if k != "cohort"} == reference
+    assert {k: v for k, v in shipped.items() if k not in ("cohort", "plausibility")} == reference
     assert all(t["source"] and t["band"] and t["published"] for t in shipped["cohort"])
+    assert all(t["source"] and t["band"] and t["band_from"] == "ours" for t in shipped["plausibility"])
 
 
 def test_bands_open_upwards_are_infinite():

@@ -55,6 +55,7 @@ _API = {
     "analyze_ukb": "awaken.api.analyses",
     "analyze_flatiron": "awaken.api.analyses",
     "power": "awaken.api.power",
+    "explain": "awaken.api.explanations",
     # the types they take and return
     "Experiment": "awaken.experiments.protocol",
     "ExperimentResult": "awaken.experiments.results",

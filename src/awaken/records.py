@@ -16,7 +16,7 @@ Example
 >>> sorted(SCHEMAS)
 ['deaths', 'infections', 'metastases', 'patients', 'tests', 'vaccinations']
 >>> SCHEMAS["deaths"].names
-['person_id', 'date', 'cause']
+['person_id', 'date', 'cause', 'latent_cause', 'latent_advanced_days']
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ SCHEMAS: dict[str, pa.Schema] = {
     "infections": pa.schema([
         ("person_id", pa.int64()), ("date", pa.date32()), ("pathogen", _string), ("wave", _string),
         ("vaccine_protection", pa.float64()), ("latent_fold_change", pa.float64()),
-        ("latent_awakened", pa.bool_()),
+        ("latent_proliferating_cells", pa.float64()), ("latent_il6_peak", pa.float64()),
+        ("latent_il6_raised_days", pa.float64()), ("latent_virus_peak", pa.float64()),
+        ("latent_clearance_day", pa.float64()), ("latent_awakened", pa.bool_()),
     ]),
     "tests": pa.schema([
         ("person_id", pa.int64()), ("date", pa.date32()), ("pathogen", _string), ("result", _string),
@@ -61,9 +63,11 @@ SCHEMAS: dict[str, pa.Schema] = {
     ]),
     "metastases": pa.schema([
         ("person_id", pa.int64()), ("date", pa.date32()), ("site", _string), ("latent_origin", _string),
+        ("latent_advanced_days", pa.float64()),
     ]),
     "deaths": pa.schema([
-        ("person_id", pa.int64()), ("date", pa.date32()), ("cause", _string),
+        ("person_id", pa.int64()), ("date", pa.date32()), ("cause", _string), ("latent_cause", _string),
+        ("latent_advanced_days", pa.float64()),
     ]),
 }
 TABLES = tuple(SCHEMAS)
@@ -90,6 +94,7 @@ CATEGORIES: dict[tuple[str, str], tuple[str | None, ...]] = {
     ("metastases", "site"): ("lung", "other"),
     ("metastases", "latent_origin"): ("background", "infection"),
     ("deaths", "cause"): ("cancer", "covid_19", "other"),
+    ("deaths", "latent_cause"): ("cancer", "covid_19", "other"),
 }
 
 

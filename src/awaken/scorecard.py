@@ -27,7 +27,13 @@ from typing import Any
 import numpy as np
 
 from awaken.experiments.results import VIRUS_DETECTION_LIMIT, ExperimentResult
-from awaken.targets import LAST_TARGET_DAY, STUDY_GROUPS, load_targets, target, target_ids
+from awaken.targets import (
+    LAST_TARGET_DAY,
+    STUDY_GROUPS,
+    load_targets,
+    target,
+    target_ids,
+)
 
 __all__ = ["TargetScore", "Scorecard", "score", "REQUIRED_EXPERIMENTS", "LAST_TARGET_DAY", "in_band", "MEASURES",
            "Ratio", "Level", "Parts", "Custom"]
@@ -215,7 +221,7 @@ def score(results: Mapping[str, ExperimentResult], human: Mapping[str, tuple[flo
     on a simulated cohort (:func:`awaken.studies.ukb.human_targets`); targets it
     does not cover stay pending."""
     scores = [_score_mouse_target(t, results) for t in load_targets().get(STUDY_GROUPS[0], [])]
-    for entry in load_targets().get(STUDY_GROUPS[1], []):
+    for entry in load_targets().get(STUDY_GROUPS[1], []) + _cohort_entries(human):
         if human and entry["id"] in human:
             value, note = human[entry["id"]]
             scores.append(TargetScore(
@@ -231,6 +237,16 @@ def score(results: Mapping[str, ExperimentResult], human: Mapping[str, tuple[flo
     return scores
 
 
+#: awaken's own groups of human observations and bounds (targets.yaml): scored beside H1 and H2 when a
+#: cohort measure of them is given (the human calibration's C5 and P1).
+COHORT_GROUPS = ("cohort", "plausibility")
+
+
+def _cohort_entries(human: Mapping[str, tuple[float, str]] | None) -> list[dict[str, Any]]:
+    targets = load_targets()
+    return [t for g in COHORT_GROUPS for t in targets.get(g, []) if human and t["id"] in human]
+
+
 @dataclass(frozen=True)
 class Scorecard:
     """Scores of the study's targets, with the mouse/human split the report and the CLI show."""
@@ -244,7 +260,10 @@ class Scorecard:
         return len(self.scores)
 
     def group(self, name: str) -> list[TargetScore]:
+        """A group's scores; ``human`` also holds the scored targets of :data:`COHORT_GROUPS`."""
         ids = set(target_ids(name))
+        if name == STUDY_GROUPS[1]:
+            ids |= {i for g in COHORT_GROUPS for i in target_ids(g)}
         return [s for s in self.scores if s.id in ids]
 
     @property

@@ -32,7 +32,11 @@ from pathlib import Path
 from awaken.api.experiments import _engine, experiment_tables, write_experiment_report
 from awaken.api.settings import ReproduceSettings
 from awaken.calibration.ensemble import load_ensemble, summarise_ensemble
-from awaken.experiments.catalogue import list_experiments, load_experiment, with_overrides
+from awaken.experiments.catalogue import (
+    list_experiments,
+    load_experiment,
+    with_overrides,
+)
 from awaken.experiments.results import GroupResult, check_result
 from awaken.runs.directory import RunDirectory
 from awaken.runs.progress import ProgressFactory, progress_bars
@@ -104,12 +108,18 @@ def reproduce(out: str | Path, *, mice: int = 4, seed: int = 0, days: int = 365,
     return Reproduction(path=Path(out), results=results, scorecard=scorecard)
 
 
+#: Posterior members the flagship runs its cohort under (each: both arms' cancer course and records).
+_POSTERIOR_MEMBERS = 10
+
+
 def _cohort_section(run: RunDirectory, survivors: int, seed: int, bar: ProgressFactory):
     """The same ``survivors`` with and without the pandemic into ``cohort/<arm>/``, the two designs on the
     pandemic arm into ``cohort/analyses.json``; returns the report's section and the human target values."""
-    from awaken.cohort.infection_response import infection_response
+    from awaken.calibration.explanations import lung_share_measures
+    from awaken.calibration.predictions import predict
     from awaken.cohort.parameters import CohortScenario
     from awaken.cohort.run import run_cohort
+    from awaken.cohort.summary import lung_summary
     from awaken.records import load_records, read_cohort
     from awaken.report.flagship import cohort_section
     from awaken.studies.flatiron import flatiron_analysis
@@ -126,5 +136,10 @@ def _cohort_section(run: RunDirectory, survivors: int, seed: int, bar: ProgressF
     records = load_records(run.path / "cohort" / "pandemic")
     ukb, flatiron = ukb_analysis(records), flatiron_analysis(records)
     run.write_json("cohort/analyses.json", {"ukb": ukb.to_dict(), "flatiron": flatiron.to_dict()})
-    section = cohort_section(run, base, survivors, seed, tables, ukb, flatiron, infection_response().summary())
-    return section, human_targets(ukb)
+    members = bar("posterior ensemble (both arms)", total=_POSTERIOR_MEMBERS, unit="members")
+    predictions = predict(survivors, seed, members=_POSTERIOR_MEMBERS, scenario=base, progress=members)
+    run.write_parquet("cohort/predictions.parquet", predictions.members)
+    run.write_parquet("cohort/excess_by_path.parquet", predictions.excess.reset_index())
+    section = cohort_section(run, base, survivors, seed, tables, ukb, flatiron,
+                             lung_summary(tables["pandemic"]["infections"]), predictions)
+    return section, {**human_targets(ukb), **lung_share_measures(records)}

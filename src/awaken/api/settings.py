@@ -11,7 +11,7 @@ Example
 >>> ReproduceSettings().survivors
 100000
 >>> sorted(SCHEMAS)
-['cohort', 'experiment', 'fit', 'population', 'power', 'reproduce']
+['cohort', 'experiment', 'explain', 'fit', 'population', 'power', 'reproduce']
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from awaken.api.experiments import ENGINES
-from awaken.calibration.settings import FitSettings
+from awaken.calibration.settings import ExplainSettings, FitSettings
 from awaken.cohort.parameters import CohortSettings
 from awaken.experiments.protocol import MAX_DAYS, Experiment
 from awaken.schemas import Integer
@@ -51,4 +51,5 @@ class ReproduceSettings(BaseModel):
 #: Every command's schema, by the command's subject.
 SCHEMAS: dict[str, type[BaseModel]] = {"experiment": Experiment, "reproduce": ReproduceSettings,
                                         "population": PopulationSettings, "fit": FitSettings,
-                                        "cohort": CohortSettings, "power": PowerSettings}
+                                        "cohort": CohortSettings, "power": PowerSettings,
+                                        "explain": ExplainSettings}

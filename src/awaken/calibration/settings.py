@@ -10,12 +10,17 @@ Example
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from awaken.lung.parameters import fitted_parameters
 from awaken.schemas import Integer
 
-__all__ = ["FitSettings", "PHASES"]
+__all__ = ["FitSettings", "ExplainSettings", "PHASES", "COMBINATION_NAMES"]
+
+#: The combinations of human mechanisms ``awaken explain`` compares (defined in
+#: :data:`awaken.calibration.explanations.COMBINATIONS`; a test keeps the two in step).
+COMBINATION_NAMES = ("awakening", "occult_acceleration", "metastatic_acceleration", "acceleration", "non_causal",
+                     "awakening_and_non_causal", "acceleration_and_non_causal", "all")
 
 #: Phases of a run, in order, with what their progress counts.
 PHASES = {"starts": "multi-start (starts)", "profiles": "profiles (parameters)",
@@ -46,3 +51,36 @@ class FitSettings(BaseModel):
             raise ValueError(f"walkers = {self.walkers}: need an even number >= {2 * len(names)} "
                              f"(twice the {len(names)} fitted parameters)")
         return self
+
+
+class ExplainSettings(BaseModel):
+    """How large the joint calibration of the human mechanisms is (checked before any work)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n: Integer = Field(300_000, ge=10_000, le=5_000_000, json_schema_extra={"unit": "people"},
+                       description="survivors per seed (the UK Biobank design keeps about a quarter as tested)")
+    seeds: tuple[Integer, ...] = Field((2020, 2021), min_length=1, max_length=10,
+                                       description="cohort seeds: a particle is accepted only if it meets every "
+                                                   "target on every seed")
+    particles: Integer = Field(24, ge=1, le=2000, description="prior draws per combination of mechanisms")
+    combinations: tuple[str, ...] | None = Field(None, description="combinations to compare (default: all)")
+    replicates: Integer = Field(200, ge=0, le=10_000, description="UK Biobank studies of the real size per "
+                                                                  "accepted explanation")
+    prior_seed: Integer = Field(7, ge=0, le=2**63 - 1, description="seed of the prior draws")
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, seeds: tuple[int, ...]) -> tuple[int, ...]:
+        if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+            raise ValueError("seeds must be distinct and >= 0")
+        return seeds
+
+    @field_validator("combinations")
+    @classmethod
+    def _known(cls, combinations: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        unknown = sorted(set(combinations or ()) - set(COMBINATION_NAMES))
+        if unknown:
+            raise ValueError(f"unknown combination {', '.join(map(repr, unknown))}: choose from "
+                             f"{', '.join(COMBINATION_NAMES)}")
+        return combinations

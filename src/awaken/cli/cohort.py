@@ -175,3 +175,45 @@ def power(
     detectable = "not reached" if result.smallest_detectable is None else f"{result.smallest_detectable:.2f}"
     console.print(f"smallest {result.ratio_name} detected with power {s.target_power:g}: {detectable} -> {target} "
                   f"(power_curve.png/.svg, replicates.parquet)")
+
+
+@app.command()
+def explain(
+    ctx: typer.Context,
+    n: Annotated[int, typer.Option("--n", help=field_help("explain", "n"))] = 300_000,
+    seeds: Annotated[str, typer.Option("--seeds", help="comma-separated cohort seeds; a particle must meet every "
+                                                       "target on every seed")] = "2020,2021",
+    particles: Annotated[int, typer.Option("--particles", help=field_help("explain", "particles"))] = 24,
+    combinations: Annotated[Optional[str], typer.Option(
+        "--combinations", help="comma-separated combinations of mechanisms (default: all; see docs/analyses.md)")] = None,
+    replicates: Annotated[int, typer.Option("--replicates", help=field_help("explain", "replicates"))] = 200,
+    prior_seed: Annotated[int, typer.Option("--prior-seed", help=field_help("explain", "prior_seed"))] = 7,
+    out: OutOption = None,
+    fmt: FormatOption = "table",
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Which explanations of the human excess hold together: joint calibration (ABC) of the mechanisms to
+    H1, H2, C5 and P1, and the UK Biobank design at its real size under each."""
+    from awaken.api.explanations import explain as run
+
+    target = out or default_out("explain")
+    with user_errors(ctx):
+        check_format(fmt)
+        seed_list = [int(s) for s in parse_numbers(seeds, "seeds", "2020,2021")]
+        names = None if combinations is None else [c.strip() for c in combinations.split(",") if c.strip()]
+        with progress_bars() as bars:
+            result = run(n=n, seeds=seed_list, particles=particles, combinations=names, replicates=replicates,
+                         prior_seed=prior_seed, out=target, overwrite=overwrite, progress=bars, command=sys.argv)
+    if fmt == "json":
+        return print_json(result.to_dict())
+    summary = result.summary
+    parameters = [c for c in summary.columns if c not in ("particles", "accepted", "acceptance",
+                                                           "bayes_factor_vs_best", "causal_share")
+                  and not c.startswith("predicted ")]
+    console.print(table(f"explanations of the human excess ({result.settings.n:,} survivors x "
+                        f"{len(result.settings.seeds)} seeds, {result.settings.particles} prior draws each)",
+                        ["combination", "accepted", "Bayes factor", "causal share of log OR", *parameters],
+                        [[name, f"{int(r.accepted)}/{int(r.particles)}", f"{r.bayes_factor_vs_best:.2f}",
+                          str(r.causal_share), *[str(r[p]) if isinstance(r[p], str) else "-" for p in parameters]]
+                         for name, r in summary.iterrows()], right=(1, 2)))
+    console.print(f"-> {target} (particles.parquet, summary.csv, real_size.parquet, figures/explanations.png)")

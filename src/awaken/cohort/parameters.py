@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from awaken.lung.parameters import Parameter, check_overrides
 from awaken.schemas import Date, Flag, Integer, Real
 
-__all__ = ["CohortTable", "CohortScenario", "CohortSettings", "MAX_PEOPLE", "DEFAULT_BLOCK_SIZE", "load_cohort_table", "CANCER_TYPES", "SUBTYPES", "COUNTRIES",
+__all__ = ["CohortTable", "CohortScenario", "CohortMechanisms", "MECHANISM_SWITCHES", "CohortSettings", "MAX_PEOPLE", "DEFAULT_BLOCK_SIZE", "load_cohort_table", "CANCER_TYPES", "SUBTYPES", "COUNTRIES",
            "EPOCH"]
 
 CANCER_TYPES = ("breast", "other")
@@ -71,6 +71,8 @@ class TestingPeriod(_Strict):
     positive: Real = Field(ge=0, le=1, description="share of SARS-CoV-2 infections that leave a positive record")
     negative_per_year: Real = Field(ge=0, le=52, json_schema_extra={"unit": "1/y"},
                                      description="negative tests per person-year")
+    care_driven: bool = Field(False, description="testing follows health-care contact (people with active "
+                                                  "cancer are tested more: care_testing_factor)")
     source: str
 
 
@@ -119,6 +121,27 @@ def load_cohort_table() -> CohortTable:
     return CohortTable.model_validate(yaml.safe_load(path.read_text()))
 
 
+#: Each explanation of the human excess (:mod:`awaken.cohort.cancer_course`) -> its parameter and the
+#: value that switches it off.
+MECHANISM_SWITCHES: dict[str, tuple[str, float]] = {
+    "awakening": ("awakening_strength", 0.0),
+    "occult_acceleration": ("occult_acceleration", 0.0),
+    "metastatic_acceleration": ("metastatic_acceleration", 0.0),
+    "care_testing": ("care_testing_factor", 1.0),
+    "certification": ("covid_death_certified_cancer", 0.0),
+}
+
+
+class CohortMechanisms(_Strict):
+    """Which explanations of the human excess act (off: the mechanism's parameter takes its null value)."""
+
+    awakening: Flag = Field(True, description="(a) infections awaken dormant lung foci into new lesions")
+    occult_acceleration: Flag = Field(True, description="(b) infections bring occult lung recurrences forward")
+    metastatic_acceleration: Flag = Field(True, description="(c) infections shorten survival with lung metastases")
+    care_testing: Flag = Field(True, description="(d) people with active cancer are tested more (first pandemic months)")
+    certification: Flag = Field(True, description="(d) COVID-19 deaths of people with cancer certified as cancer deaths")
+
+
 class CohortScenario(_Strict):
     """What one cohort run simulates (the people, the calendar and the world they live in)."""
 
@@ -137,6 +160,8 @@ class CohortScenario(_Strict):
                                     description="diagnosis dates are uniform from this day to the window end")
     parameters: dict[str, Real] = Field(default_factory=dict,
                                          description="overrides of the cohort parameter table (inside its ranges)")
+    mechanisms: CohortMechanisms = Field(default_factory=CohortMechanisms,
+                                         description="which explanations of the human excess act")
 
     @field_validator("cancer_mix")
     @classmethod
@@ -171,8 +196,14 @@ class CohortScenario(_Strict):
         return round((self.end - self.start).days / 365.25, 2)
 
     def values(self) -> dict[str, float]:
-        """Nominal parameter values with this scenario's overrides."""
-        return {**load_cohort_table().nominal(), **self.parameters}
+        """Nominal parameter values with this scenario's overrides; a mechanism switched off takes the
+        null value of its parameter (:data:`MECHANISM_SWITCHES`)."""
+        values = {**load_cohort_table().nominal(), **self.parameters}
+        for mechanism, on in self.mechanisms.model_dump().items():
+            if not on:
+                name, null = MECHANISM_SWITCHES[mechanism]
+                values[name] = null
+        return values
 
     def canonical_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))

@@ -23,7 +23,7 @@ Example
 >>> from awaken.cohort.parameters import DEFAULT_BLOCK_SIZE, MAX_PEOPLE, CohortScenario, CohortSettings
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     run = run_cohort(CohortScenario(), n=300, seed=1, out=pathlib.Path(tmp) / "c", block_size=100,
-...                      executor="inline", response_individuals=50)
+...                      executor="inline")
 ...     len(read_cohort(run.out)["patients"])
 300
 """
@@ -40,8 +40,12 @@ from typing import Any, Literal
 import pandas as pd
 import pyarrow.parquet as pq
 
-from awaken.cohort.infection_response import RESPONSE_SEED, InfectionResponse, infection_response
-from awaken.cohort.parameters import DEFAULT_BLOCK_SIZE, MAX_PEOPLE, CohortScenario, CohortSettings
+from awaken.cohort.parameters import (
+    DEFAULT_BLOCK_SIZE,
+    MAX_PEOPLE,
+    CohortScenario,
+    CohortSettings,
+)
 from awaken.cohort.simulate import simulate_block
 from awaken.records import REQUIRED_TABLES, TABLES
 from awaken.runs.directory import RunDirectory, mark_done
@@ -69,21 +73,18 @@ def check_cohort(n: int, seed: int, block_size: int) -> CohortSettings:
     return validate({"n": n, "seed": seed, "block_size": block_size}, CohortSettings)
 
 
-def _settings(scenario: CohortScenario, n: int, seed: int, block_size: int, response_individuals: int
-              ) -> dict[str, Any]:
+def _settings(scenario: CohortScenario, n: int, seed: int, block_size: int) -> dict[str, Any]:
     """What a resumed run must share with the run it continues."""
     from awaken.runs.provenance import version
 
     return {"scenario_sha256": scenario.sha256(), "n": n, "seed": seed, "block_size": block_size,
-            "awaken_version": version(),
-            "infection_response": {"individuals": response_individuals, "seed": RESPONSE_SEED}}
+            "awaken_version": version(), "lungs": "every infection in its survivor's lung (awaken.cohort.lungs)"}
 
 
-def _block_task(scenario_json: str, seed: int, block: int, first: int, last: int, out: str,
-                response: InfectionResponse) -> dict[str, int]:
+def _block_task(scenario_json: str, seed: int, block: int, first: int, last: int, out: str) -> dict[str, int]:
     """Simulate and write one block (runs on a worker)."""
     scenario = CohortScenario.model_validate_json(scenario_json)
-    tables = simulate_block(scenario, seed, first, last, response)
+    tables = simulate_block(scenario, seed, first, last)
     root = Path(out)
     name = f"block-{block:06d}.parquet"
     for table_name, table in tables.items():
@@ -99,7 +100,7 @@ def _block_task(scenario_json: str, seed: int, block: int, first: int, last: int
 def run_cohort(scenario: CohortScenario, n: int, seed: int, out: str | Path, workers: int = 2,
                scheduler: str | None = None, block_size: int = DEFAULT_BLOCK_SIZE, overwrite: bool = False,
                executor: Literal["dask", "inline"] = "dask", progress: Callable[[int], None] | None = None,
-               response_individuals: int = 2000, command: list[str] | None = None,
+               command: list[str] | None = None,
                execution: Execution | None = None) -> CohortRun:
     """Simulate ``n`` survivors of ``scenario`` into ``out`` (see the module docstring).
 
@@ -112,12 +113,11 @@ def run_cohort(scenario: CohortScenario, n: int, seed: int, out: str | Path, wor
     check_cohort(n, seed, block_size)
     execution = execution or Execution(workers=workers, scheduler=scheduler, inline=executor == "inline")
     started = time.perf_counter()
-    settings = _settings(scenario, n, seed, block_size, response_individuals)
+    settings = _settings(scenario, n, seed, block_size)
     run = RunDirectory(out, kind="cohort", command=command, seed=seed, scenarios=[scenario], settings=settings,
                        overwrite=overwrite, resumable=True)
     blocks = [(b, b * block_size, min(n, (b + 1) * block_size)) for b in range((n + block_size - 1) // block_size)]
     with run:
-        response = infection_response(n=response_individuals)
         for table in TABLES:
             (run.path / table).mkdir(exist_ok=True)
         done = {int(name.split("-")[1]) for name in run.done()}
@@ -127,13 +127,13 @@ def run_cohort(scenario: CohortScenario, n: int, seed: int, out: str | Path, wor
         payload = scenario.model_dump_json()
         root = str(Path(out).resolve())
         execution.map(_block_task, [(payload, seed, block, first, last, root) for block, first, last in todo],
-                      shared={"response": response}, weights=[last - first for _, first, last in todo],
+                      weights=[last - first for _, first, last in todo],
                       advance=progress, name="awaken-cohort")
         rows = {name: 0 for name in TABLES}
         for marker in run.done().values():
             for name, count in marker["rows"].items():
                 rows[name] += count
-        run.results = {"rows": rows, "infection_response": response.summary(), **execution.description}
+        run.results = {"rows": rows, **execution.description}
     return CohortRun(out=Path(out), n=n, seed=seed, blocks=len(blocks), skipped_blocks=len(done), rows=rows,
                      seconds=time.perf_counter() - started)
 
@@ -142,8 +142,7 @@ def simulate_records(scenario: CohortScenario, n: int, seed: int, tables: tuple[
                      block: int = 100_000) -> dict[str, pd.DataFrame]:
     """The tables of ``n`` survivors in memory (dates as ``datetime64``), for studies that simulate
     many cohorts (calibration, power) and need no directory: the same people as :func:`run_cohort`."""
-    response = infection_response()
-    parts = [simulate_block(scenario, seed, a, min(n, a + block), response) for a in range(0, n, block)]
+    parts = [simulate_block(scenario, seed, a, min(n, a + block)) for a in range(0, n, block)]
     out = {}
     for name in tables:
         frame = pd.concat([p[name].to_pandas() for p in parts], ignore_index=True)

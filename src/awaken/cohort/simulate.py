@@ -11,37 +11,51 @@ Example
 -------
 >>> from awaken.cohort.parameters import CohortScenario
 >>> from awaken.cohort.simulate import simulate_block
->>> from awaken.cohort.infection_response import infection_response
->>> tables = simulate_block(CohortScenario(), seed=1, first=0, last=200, response=infection_response(n=50))
+>>> tables = simulate_block(CohortScenario(), seed=1, first=0, last=200)
 >>> tables["patients"].num_rows
 200
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 
 from awaken.cohort import streams
+from awaken.cohort.cancer_course import PARAMETER_ORDER as COURSE_ORDER
+from awaken.cohort.cancer_course import cancer_course
 from awaken.cohort.draws import exponentials, poisson_counts, uniforms
 from awaken.cohort.exposures import (
     INFLUENZA,
     PATHOGENS,
+    Candidates,
+    CovidDoses,
     covid_vaccinations,
     covid_waves,
     draw_candidates,
     influenza_seasons,
     influenza_vaccinations,
 )
-from awaken.cohort.infection_response import InfectionResponse
-from awaken.cohort.infections import resolve_infections
+from awaken.cohort.infections import Exposures, resolve_exposures
+from awaken.cohort.lungs import LUNG_READOUTS, LungOutcomes, simulate_lungs
 from awaken.cohort.mortality import background_death_days, life_table
-from awaken.cohort.natural_history import lung_share, metastatic_survival_days, recurrence_days
-from awaken.cohort.parameters import SUBTYPES, CohortScenario, day_number, load_cohort_table
-from awaken.cohort.people import NODES, OTHER, STAGES, draw_people
-from awaken.records import SCHEMAS
+from awaken.cohort.natural_history import (
+    lung_share,
+    metastatic_survival_days,
+    recurrence_days,
+)
+from awaken.cohort.parameters import (
+    SUBTYPES,
+    CohortScenario,
+    day_number,
+    load_cohort_table,
+)
+from awaken.cohort.people import NODES, OTHER, STAGES, People, draw_people
+from awaken.records import SCHEMAS, TABLES
 
-__all__ = ["simulate_block"]
+__all__ = ["simulate_block", "prepare_block", "finish_block", "PreparedBlock", "COURSE_PARAMETERS"]
 
 _MAX_NEGATIVE_TESTS = 40
 
@@ -67,11 +81,42 @@ def _labels(codes: np.ndarray, labels: tuple[str, ...]) -> pa.Array:
     return pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
 
 
-def simulate_block(scenario: CohortScenario, seed: int, first: int, last: int, response: InfectionResponse
-                   ) -> dict[str, pa.Table]:
+#: Cohort parameters read only after the lungs, by the cancer course and the record: a block's lives up to
+#: its lungs (:func:`prepare_block`) do not depend on them, so a calibration may vary them on prepared blocks.
+COURSE_PARAMETERS = frozenset(COURSE_ORDER) | {"covid_death_certified_cancer"}
+
+
+@dataclass(frozen=True)
+class PreparedBlock:
+    """Persons ``first .. last - 1`` up to what their lungs made of their infections (see :func:`prepare_block`)."""
+
+    scenario: CohortScenario
+    seed: int
+    values: dict
+    people: People
+    end: float
+    background_death: np.ndarray
+    recurrence: np.ndarray
+    survival: np.ndarray
+    background_lung: np.ndarray
+    sources: list
+    candidates: Candidates
+    flu_vaccine: np.ndarray
+    doses: CovidDoses
+    periods: list
+    exposures: Exposures
+    lung: LungOutcomes
+
+
+def simulate_block(scenario: CohortScenario, seed: int, first: int, last: int) -> dict[str, pa.Table]:
     """The six record tables of persons ``first .. last - 1`` (rows ordered by person, then date)."""
+    return finish_block(prepare_block(scenario, seed, first, last))
+
+
+def prepare_block(scenario: CohortScenario, seed: int, first: int, last: int) -> PreparedBlock:
+    """Who the persons are, their clocks without infections, the infections they meet and what each did in
+    their lung: everything that does not depend on :data:`COURSE_PARAMETERS`."""
     v = scenario.values()
-    table = load_cohort_table()
     end = float(day_number(scenario.end))
     people = draw_people(scenario, seed, np.arange(first, last, dtype=np.int64))
     ids = people.person_id
@@ -80,58 +125,104 @@ def simulate_block(scenario: CohortScenario, seed: int, first: int, last: int, r
                                              people.male, exponentials(seed, ids, streams.BACKGROUND_DEATH))
     recurrence = recurrence_days(people, v, exponentials(seed, ids, streams.RECURRENCE))
     survival = metastatic_survival_days(people, v, exponentials(seed, ids, streams.METASTATIC_SURVIVAL))
+    background_lung = uniforms(seed, ids, streams.SITE) < lung_share(people, v)
 
     seasons = influenza_seasons(scenario)
-    waves = covid_waves(scenario)
-    sources = seasons + waves
+    sources = seasons + covid_waves(scenario)
     candidates = draw_candidates(people, sources, seed, v, end)
-    column_of_season = {s.index: j for j, s in enumerate(seasons)}
-    season_col = _season_columns(candidates, column_of_season)
+    season_col = _season_columns(candidates, {s.index: j for j, s in enumerate(seasons)})
     flu_vaccine = influenza_vaccinations(people, seasons, seed, v, scenario.influenza_vaccination)
     doses = covid_vaccinations(people, scenario, seed, v)
-    periods = table.testing[scenario.country]
+
+    # which infections happen (while alive without any effect of infections on the cancer); each runs in
+    # the person's lung
+    alive_until = np.minimum(background_death, recurrence + survival)
+    exposures = resolve_exposures(seed, candidates, season_col, people, alive_until, flu_vaccine, doses, v)
+    infected = np.flatnonzero(exposures.accepted)
+    lung = LungOutcomes.empty(candidates.day.size)
+    if infected.size:
+        simulated = simulate_lungs(seed, ids[candidates.row[infected]], candidates.pathogen[infected],
+                                   exposures.vaccine_strength[infected], v)
+        for name in LUNG_READOUTS:
+            getattr(lung, name)[infected] = getattr(simulated, name)
+    return PreparedBlock(scenario=scenario, seed=seed, values=v, people=people, end=end,
+                         background_death=background_death, recurrence=recurrence, survival=survival,
+                         background_lung=background_lung, sources=sources, candidates=candidates,
+                         flu_vaccine=flu_vaccine, doses=doses, periods=load_cohort_table().testing[scenario.country],
+                         exposures=exposures, lung=lung)
+
+
+def finish_block(block: PreparedBlock, values: dict[str, float] | None = None,
+                 tables: tuple[str, ...] = TABLES) -> dict[str, pa.Table]:
+    """What the infections do to each person's cancer and what the record shows, with the block's scenario
+    values or ``values`` (which may differ from them only in :data:`COURSE_PARAMETERS`); ``tables``: which
+    record tables to build."""
+    v = block.values if values is None else values
+    changed = sorted(k for k in set(v) | set(block.values) if v.get(k) != block.values.get(k))
+    if set(changed) - COURSE_PARAMETERS:
+        raise ValueError(f"{', '.join(sorted(set(changed) - COURSE_PARAMETERS))} act before the lungs: simulate the "
+                         "block again (prepare_block) to change them")
+    scenario, seed, people, end, candidates = block.scenario, block.seed, block.people, block.end, block.candidates
+    ids = people.person_id
+    periods = block.periods
     period_start = np.array([day_number(p.from_) for p in periods], dtype=float)
     period_positive = np.array([p.positive for p in periods], dtype=float)
+    period_care = np.array([p.care_driven for p in periods], dtype=bool)
     if not scenario.pandemic:
         period_positive = np.zeros_like(period_positive)
-    outcome = resolve_infections(seed, candidates, season_col, people, background_death, recurrence, survival,
-                                 flu_vaccine, doses, v, period_start, period_positive, response)
+    background_death, exposures, lung = block.background_death, block.exposures, block.lung
+    course = cancer_course(seed, candidates, exposures, lung.fold_change, people, background_death,
+                           block.recurrence, block.survival, block.background_lung, v, period_start,
+                           period_positive, period_care)
 
     # ---- what happened to each person ----
-    metastasis = np.minimum(recurrence, outcome.induced_metastasis_day)
-    from_infection = outcome.induced_metastasis_day < recurrence
-    non_cancer_death = np.minimum(background_death, outcome.covid_death_day)
+    metastasis = course.metastasis_day
+    non_cancer_death = np.minimum(background_death, course.covid_death_day)
     has_metastasis = (metastasis < non_cancer_death) & (metastasis < end)
-    cancer_death = np.where(has_metastasis, metastasis + survival, np.inf)
+    cancer_death = np.where(has_metastasis, course.cancer_death_day, np.inf)
     death = np.minimum(non_cancer_death, cancer_death)
-    cause = np.select([death == cancer_death, death == outcome.covid_death_day], [0, 1], 2)
+    true_cause = np.select([death == cancer_death, death == course.covid_death_day], [0, 1], 2)
+    active_at_death = metastasis - v["care_contact_lead"] <= death
+    certified = np.minimum(np.where(active_at_death, 2.0, 1.0) * v["covid_death_certified_cancer"], 1.0)
+    cause = np.where((true_cause == 1) & (uniforms(seed, ids, streams.CERTIFICATE) < certified), 0, true_cause)
     died = death < end
     exit_day = np.where(died, death, end)
-    lung = from_infection | (uniforms(seed, ids, streams.SITE) < lung_share(people, v))
 
-    patients = _patients(scenario, people, exit_day, died)
-    acc = np.flatnonzero(outcome.accepted & (candidates.day < exit_day[candidates.row]))
-    source_label = {(s.pathogen, s.index): s.label for s in sources}
-    infections = _table("infections", {
-        "person_id": ids[candidates.row[acc]], "date": _dates(candidates.day[acc]),
-        "pathogen": _labels(candidates.pathogen[acc], PATHOGENS),
-        "wave": [source_label[(int(p), int(s))] for p, s in zip(candidates.pathogen[acc], candidates.source[acc])],
-        "vaccine_protection": outcome.vaccine_protection[acc], "latent_fold_change": outcome.fold_change[acc],
-        "latent_awakened": outcome.awakened[acc],
-    })
-    tests = _tests(seed, scenario, people, candidates, outcome, acc, exit_day, periods, end)
-    vaccinations = _vaccinations(people, flu_vaccine, doses, exit_day)
-    met = np.flatnonzero(has_metastasis)
-    metastases = _table("metastases", {
-        "person_id": ids[met], "date": _dates(metastasis[met]),
-        "site": _labels(np.where(lung[met], 0, 1), ("lung", "other")),
-        "latent_origin": _labels(np.where(from_infection[met], 1, 0), ("background", "infection")),
-    })
-    dead = np.flatnonzero(died)
-    deaths = _table("deaths", {"person_id": ids[dead], "date": _dates(death[dead]),
-                               "cause": _labels(cause[dead], ("cancer", "covid_19", "other"))})
-    return {"patients": patients, "infections": infections, "tests": tests, "vaccinations": vaccinations,
-            "metastases": metastases, "deaths": deaths}
+    out = {}
+    if "patients" in tables:
+        out["patients"] = _patients(scenario, people, exit_day, died)
+    acc = np.flatnonzero(course.happened & (candidates.day < exit_day[candidates.row]))
+    if "infections" in tables:
+        source_label = {(s.pathogen, s.index): s.label for s in block.sources}
+        out["infections"] = _table("infections", {
+            "person_id": ids[candidates.row[acc]], "date": _dates(candidates.day[acc]),
+            "pathogen": _labels(candidates.pathogen[acc], PATHOGENS),
+            "wave": [source_label[(int(p), int(s))] for p, s in zip(candidates.pathogen[acc], candidates.source[acc])],
+            "vaccine_protection": exposures.vaccine_protection[acc],
+            **{f"latent_{name}": getattr(lung, name)[acc] for name in LUNG_READOUTS},
+            "latent_awakened": course.awakened[acc],
+        })
+    if "tests" in tables:
+        out["tests"] = _tests(seed, scenario, people, candidates, course, acc, exit_day, periods, end,
+                              metastasis - v["care_contact_lead"], v["care_testing_factor"])
+    if "vaccinations" in tables:
+        out["vaccinations"] = _vaccinations(people, block.flu_vaccine, block.doses, exit_day)
+    if "metastases" in tables:
+        met = np.flatnonzero(has_metastasis)
+        out["metastases"] = _table("metastases", {
+            "person_id": ids[met], "date": _dates(metastasis[met]),
+            "site": _labels(np.where(course.lung[met], 0, 1), ("lung", "other")),
+            "latent_origin": _labels(np.where(course.from_infection[met], 1, 0), ("background", "infection")),
+            "latent_advanced_days": course.metastasis_advanced_days[met],
+        })
+    if "deaths" in tables:
+        dead = np.flatnonzero(died)
+        causes = ("cancer", "covid_19", "other")
+        out["deaths"] = _table("deaths", {
+            "person_id": ids[dead], "date": _dates(death[dead]), "cause": _labels(cause[dead], causes),
+            "latent_cause": _labels(true_cause[dead], causes),
+            "latent_advanced_days": np.where(true_cause[dead] == 0, course.death_advanced_days[dead], 0.0)})
+    return out
 
 
 def _season_columns(candidates, column_of_season: dict[int, int]) -> np.ndarray:
@@ -158,11 +249,14 @@ def _patients(scenario: CohortScenario, people, exit_day: np.ndarray, died: np.n
     })
 
 
-def _tests(seed, scenario, people, candidates, outcome, acc, exit_day, periods, end) -> pa.Table:
+def _tests(seed, scenario, people, candidates, course, acc, exit_day, periods, end, active_from,
+           care_factor) -> pa.Table:
+    """Positive tests of recorded infections, and negative tests: a Poisson process per testing period,
+    ``care_factor`` times as frequent from ``active_from`` (active cancer) on in care-driven periods."""
     ids = people.person_id
-    pos = acc[outcome.recorded[acc] & (outcome.record_day[acc] < exit_day[candidates.row[acc]])]
+    pos = acc[course.recorded[acc] & (course.record_day[acc] < exit_day[candidates.row[acc]])]
     person = [ids[candidates.row[pos]]]
-    day = [outcome.record_day[pos]]
+    day = [course.record_day[pos]]
     pathogen = [candidates.pathogen[pos]]
     result = [np.zeros(pos.size, np.int8)]
     if scenario.pandemic:
@@ -170,18 +264,25 @@ def _tests(seed, scenario, people, candidates, outcome, acc, exit_day, periods, 
         for j, period in enumerate(periods):
             lo = np.maximum(people.entry_day, bounds[j])
             hi = np.minimum(exit_day, min(bounds[j + 1], end))
-            span = np.maximum(hi - lo, 0.0)
             stream = streams.NEGATIVE_TESTS + j * streams.SOURCE_STRIDE
-            mean = period.negative_per_year * span / 365.25
-            count = poisson_counts(uniforms(seed, ids, stream + streams.COUNT), mean, _MAX_NEGATIVE_TESTS)
-            for k in range(1, _MAX_NEGATIVE_TESTS + 1):
-                who = np.flatnonzero(count >= k)
-                if who.size == 0:
-                    break
-                person.append(ids[who])
-                day.append(lo[who] + span[who] * uniforms(seed, ids[who], stream + streams.TIME, k))
-                pathogen.append(np.ones(who.size, np.int8))
-                result.append(np.ones(who.size, np.int8))
+            pieces = [(lo, hi, period.negative_per_year, streams.COUNT, streams.TIME)]
+            if period.care_driven:  # split at the start of active cancer
+                split = np.clip(active_from, lo, np.maximum(hi, lo))
+                pieces = [(lo, split, period.negative_per_year, streams.COUNT, streams.TIME),
+                          (split, hi, period.negative_per_year * care_factor, streams.ACTIVE_COUNT,
+                           streams.ACTIVE_TIME)]
+            for a, b, rate, count_slot, time_slot in pieces:
+                span = np.maximum(b - a, 0.0)
+                count = poisson_counts(uniforms(seed, ids, stream + count_slot), rate * span / 365.25,
+                                       _MAX_NEGATIVE_TESTS)
+                for k in range(1, _MAX_NEGATIVE_TESTS + 1):
+                    who = np.flatnonzero(count >= k)
+                    if who.size == 0:
+                        break
+                    person.append(ids[who])
+                    day.append(a[who] + span[who] * uniforms(seed, ids[who], stream + time_slot, k))
+                    pathogen.append(np.ones(who.size, np.int8))
+                    result.append(np.ones(who.size, np.int8))
     person_a, day_a = np.concatenate(person), np.concatenate(day)
     order = np.lexsort((day_a, person_a))
     return _table("tests", {"person_id": person_a[order], "date": _dates(day_a[order]),

@@ -8,6 +8,7 @@ candidate number as the draw index.
 # a person's attributes and latent clocks
 CANCER_TYPE, SEX, DIAGNOSIS_DATE, AGE, SUBTYPE, STAGE, NODES, DCC_FOCI = 1, 2, 3, 4, 5, 6, 7, 8
 FLU_HABIT, COVID_HABIT, BACKGROUND_DEATH, RECURRENCE, SITE, METASTATIC_SURVIVAL = 9, 10, 11, 12, 13, 14
+CERTIFICATE = 15  # how a COVID-19 death is certified
 
 SOURCE_STRIDE = 16
 INFLUENZA = 1_000  # + season * SOURCE_STRIDE + slot
@@ -18,5 +19,7 @@ NEGATIVE_TESTS = 400_000  # + period * SOURCE_STRIDE + slot
 
 # slots of an infection candidate
 COUNT, TIME, ACCEPT, RECORD, DEATH, RESPONSE, AWAKEN, DELAY_1, DELAY_2, DEATH_DELAY = range(10)
+# slots of a negative-test process in the person-time with active cancer (care-driven testing)
+ACTIVE_COUNT, ACTIVE_TIME = 10, 11
 # slots of a vaccination decision
 HABIT_SWITCH, FRESH, DAY = 0, 1, 2

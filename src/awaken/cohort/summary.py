@@ -16,7 +16,7 @@ import pandas as pd
 
 from awaken.survival import AalenJohansen, KaplanMeier
 
-__all__ = ["ever_infected", "ARM_LABELS", "arm_counts", "infections_per_season", "metastasis_incidence_since", "recurrence_curves",
+__all__ = ["lung_summary", "ever_infected", "ARM_LABELS", "arm_counts", "infections_per_season", "metastasis_incidence_since", "recurrence_curves",
            "metastases_by_site"]
 
 ARM_LABELS = {"pandemic": "with the pandemic", "no_pandemic": "without the pandemic"}
@@ -42,6 +42,22 @@ def arm_counts(tables: Mapping[str, pd.DataFrame]) -> dict[str, float]:
         "cancer_deaths": float((d.cause == "cancer").sum()), "covid_19_deaths": float((d.cause == "covid_19").sum()),
         "other_deaths": float((d.cause == "other").sum()),
     }
+
+
+def lung_summary(infections: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """What the survivors' lungs made of their infections, per pathogen: the DCC fold change's median,
+    5th and 95th percentiles and mean excess over 1, and the medians of the other lung read-outs."""
+    out = {}
+    for pathogen, group in infections.groupby("pathogen", sort=True):
+        fold = group.latent_fold_change.to_numpy(float)
+        out[str(pathogen)] = {
+            "infections": float(len(group)), "median": float(np.median(fold)),
+            "p05": float(np.percentile(fold, 5)), "p95": float(np.percentile(fold, 95)),
+            "mean_excess": float(np.mean(fold - 1.0)),
+            **{f"median_{name}": float(group[f"latent_{name}"].median())
+               for name in ("il6_peak", "il6_raised_days", "clearance_day")},
+        }
+    return out
 
 
 def infections_per_season(tables: Mapping[str, pd.DataFrame], margin_days: float = 21.0) -> pd.DataFrame:

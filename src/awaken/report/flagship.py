@@ -16,10 +16,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from awaken.calibration.ensemble import Band
-from awaken.cohort.parameters import CohortScenario
+from awaken.calibration.predictions import Predictions, load_posterior
+from awaken.cohort.parameters import MECHANISM_SWITCHES, CohortScenario
 from awaken.cohort.summary import (
     ARM_LABELS,
     arm_counts,
@@ -95,7 +97,7 @@ def experiment_figures(run: RunDirectory, result: ExperimentResult) -> list[Repo
 
 def cohort_section(run: RunDirectory, scenario: CohortScenario, people: int, seed: int,
                    arms: Mapping[str, Mapping[str, pd.DataFrame]], ukb: UKBResult, flatiron: FlatironResult,
-                   response: dict[str, dict[str, float]]) -> CohortSection:
+                   response: dict[str, dict[str, float]], predictions: Predictions) -> CohortSection:
     """The cohort section of the flagship: counts per arm, three figures (arms compared, designs)."""
     seasons = {arm: infections_per_season(t) for arm, t in arms.items()}
     incidence = {arm: metastasis_incidence_since(t) for arm, t in arms.items()}
@@ -127,5 +129,26 @@ def cohort_section(run: RunDirectory, scenario: CohortScenario, people: int, see
     ])
     return CohortSection(people=people, seed=seed, scenario=scenario, arms=tuple(arms), labels=ARM_LABELS,
                          counts={arm: arm_counts(t) for arm, t in arms.items()}, rows=COHORT_ROWS, figures=shown,
-                         response=response, awakening_strength=scenario.values()["awakening_strength"], ukb=ukb,
-                         flatiron=flatiron)
+                         response=response, ukb=ukb, flatiron=flatiron,
+                         mechanisms={name: scenario.values()[name] for name, _ in MECHANISM_SWITCHES.values()},
+                         predictions={k: predictions.interval(k) for k in ("ukb_odds_ratio", "first_year_ratio",
+                                                                           "flatiron_hazard_ratio")},
+                         excess=[(outcome.replace("_", " "), path.replace("_", " "), r["median"], r["p05"], r["p95"])
+                                 for (outcome, path), r in predictions.excess.iterrows()],
+                         posterior_members=len(predictions.members),
+                         combination=str(predictions.members.combination.iloc[0]).replace("_", " "),
+                         posterior=_posterior_rows(), posterior_size=len(load_posterior()))
+
+
+def _posterior_rows() -> list[tuple[str, float, float, float]]:
+    """Median and 90 % interval of each calibrated parameter and of the causal share, over the shipped posterior."""
+    posterior = load_posterior()
+    names = [c for c in posterior.columns if c not in ("particle", "combination") and "_seed" not in c]
+    rows = []
+    for name in names:
+        values = posterior[name].to_numpy(float)
+        values = values[np.isfinite(values)]
+        if values.size:
+            lo, mid, hi = np.percentile(values, [5, 50, 95])
+            rows.append((name, float(mid), float(lo), float(hi)))
+    return rows

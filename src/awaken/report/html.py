@@ -112,10 +112,16 @@ class CohortSection:
     counts: dict[str, dict[str, float]]  # arm -> row key -> count
     rows: tuple[tuple[str, str], ...]  # row key, label
     figures: list[ReportFigure]
-    response: dict[str, dict[str, float]]  # pathogen -> summary of the DCC fold change
-    awakening_strength: float
+    response: dict[str, dict[str, float]]  # pathogen -> summary of the survivors' lung read-outs
+    mechanisms: dict[str, float]  # the default cohort's mechanism parameters (posterior medians)
     ukb: UKBResult
     flatiron: FlatironResult
+    predictions: dict[str, tuple[float, float, float]]  # name -> (median, 5 %, 95 %) over the posterior
+    excess: list[tuple[str, str, float, float, float]]  # outcome, path, median, 5 %, 95 % (pandemic - none)
+    posterior_members: int
+    combination: str
+    posterior: list[tuple[str, float, float, float]]  # parameter (and causal share), median, 5 %, 95 %
+    posterior_size: int
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,15 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from awaken.studies.flatiron import FlatironResult  # noqa: E402
@@ -85,4 +88,34 @@ def power_figure(result: PowerResult) -> Figure:
     ax.set_ylabel(f"power (p < {s.alpha:g}, ratio > 1)")
     ax.set_title(f"{s.design} design, {s.n:,} people, {s.replicates} replicates per effect", loc="left", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def explanations_figure(summary: pd.DataFrame, real_size: Mapping[str, np.ndarray], published: float) -> Figure:
+    """Left: how often each combination of mechanisms meets every human target (the ABC evidence).
+    Right: the UK Biobank odds ratio at the real study's size under each explanation that can meet them,
+    with the published estimate."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.3]})
+    names = list(summary.index)
+    left.barh(range(len(names)), summary.acceptance.to_numpy(), color="#4c72b0")
+    left.set_yticks(range(len(names)), [n.replace("_", " ") for n in names])
+    left.invert_yaxis()
+    left.set_xlabel("share of prior draws meeting H1, H2, C5 and P1")
+    left.set_xlim(0, 1)
+    if real_size:
+        labels = list(real_size)
+        data = [np.log(v[np.isfinite(v) & (v > 0)]) for v in real_size.values()]
+        right.boxplot(data, vert=False, whis=(2.5, 97.5), showfliers=False)
+        right.set_yticks(range(1, len(labels) + 1), [n.replace("_", " ") for n in labels])
+        right.invert_yaxis()
+        right.axvline(np.log(published), color="#c44e52", lw=1.5, label=f"published {published:g}")
+        right.axvline(0.0, color="0.6", lw=0.8)
+        ticks = [0.5, 1, 1.5, 2, 3, 4]
+        right.set_xticks(np.log(ticks), [f"{t:g}" for t in ticks])
+        right.set_xlabel("adjusted odds ratio, 4,837 tested survivors (box: 25-75 %, whiskers: 2.5-97.5 %)")
+        right.legend(loc="lower right", frameon=False)
+    else:
+        right.text(0.5, 0.5, "no combination met every target", ha="center", va="center", transform=right.transAxes)
+        right.set_axis_off()
+    fig.tight_layout()
     return fig

@@ -7,5 +7,6 @@
 * :mod:`~awaken.studies.power` - simulation-based power of a confirmatory cohort.
 
 The recipes read records only: a simulated cohort or a user's own extract, never the simulation's
-truth. The calibration of the cohort's infection effect to H1 is in :mod:`awaken.calibration.awakening`.
+truth. The joint calibration of the cohort's explanations of the human excess is in
+:mod:`awaken.calibration.explanations`.
 """

@@ -2,8 +2,9 @@
 
 For a design - the Flatiron recipe (recorded COVID-19 diagnosis, lung metastasis) or the UK Biobank
 recipe (test-positive vs test-negative survivors, cancer death) - and a cohort size, awaken simulates
-``replicates`` cohorts at each true effect (values of ``awakening_strength``, the mechanism's
-strength; 0 = no effect), analyses each exactly as the recipe does, and reports per effect the mean
+``replicates`` cohorts at each true effect (values of ``awakening_strength``, the strength of the
+causal mechanism (a); every other explanation of the human excess is switched off, so 0 is no effect
+at all), analyses each exactly as the recipe does, and reports per effect the mean
 estimated hazard (or odds) ratio - the effect the design sees - and the power, the share of
 replicates whose estimate exceeds 1 with a two-sided p below ``alpha``. The smallest detectable
 ratio is where the power curve crosses ``target_power`` (linear interpolation between effects).
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from awaken.cohort.parameters import CohortScenario
+from awaken.cohort.parameters import MECHANISM_SWITCHES, CohortScenario
 from awaken.runs.execution import Execution
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ class PowerSettings(BaseModel):
 
     def scenario(self, strength: float) -> CohortScenario:
         base = _FLATIRON_SCENARIO if self.design == "flatiron" else {"name": "uk_biobank"}
-        return CohortScenario(**base, parameters={"awakening_strength": strength})
+        only_awakening = {name: name == "awakening" for name in MECHANISM_SWITCHES}
+        return CohortScenario(**base, parameters={"awakening_strength": strength}, mechanisms=only_awakening)
 
 
 def replicate(settings: PowerSettings, strength: float, index: int) -> dict[str, float]:

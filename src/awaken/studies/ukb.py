@@ -243,9 +243,10 @@ def human_targets(result: UKBResult) -> dict[str, tuple[float, str]]:
         "H1_ukb_cancer_death": (float(odds["OR"]), (
             f"UK Biobank recipe on the simulated cohort: {counts['tested_survivors']:,} tested survivors, "
             f"{counts['positive']:,} positive; adjusted OR 95% CI {odds['lower']:.2f}-{odds['upper']:.2f}; "
-            f"awakening_strength calibrated to the published {published('H1_ukb_cancer_death')['estimate']:g}")),
+            f"the human mechanisms calibrated jointly to the published "
+            f"{published('H1_ukb_cancer_death')['estimate']:g} and H2, C5, P1 (awaken explain)")),
         "H2_first_year": (ratio, (
             f"HR 0-12 months {hr['HR'].iloc[0]:.2f} ({hr['lower'].iloc[0]:.2f}-{hr['upper'].iloc[0]:.2f}) vs "
             f"12+ months {hr['HR'].iloc[1]:.2f} ({hr['lower'].iloc[1]:.2f}-{hr['upper'].iloc[1]:.2f}); "
-            f"a check, not fitted")),
+            f"calibrated jointly with H1 (awaken explain)")),
     }
