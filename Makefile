@@ -37,7 +37,7 @@ bench-survival: install
 bench-cohort: install
 	$(BIN)/python benchmarks/cohort_scale.py --sizes 10000 100000 1000000 --workers 2
 
-# the joint calibration of the human mechanisms (awaken explain; about 25 minutes on 2 cores): writes
+# the joint calibration of the human mechanisms (awaken explain; about 10 minutes on 2 cores): writes
 # runs/explain and ships its posterior sample (src/awaken/calibration/data/human_posterior.csv); the
 # printed posterior medians are the defaults in src/awaken/cohort/data/survivors.yaml (a test checks)
 human-calibration: install

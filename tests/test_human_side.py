@@ -300,3 +300,23 @@ def test_the_evidence_prefers_fewer_mechanisms_unless_the_bayes_factor_is_substa
     summary.loc["non_causal", "acceptance"] = 0.3
     assert ex.choose(summary) == "all"
     assert ex.choose(summary.assign(acceptance=0.0)) is None
+
+
+def test_real_size_studies_need_a_cohort_large_enough_and_say_so_before_any_work(tmp_path):
+    import awaken
+
+    with pytest.raises(InputError, match="replicates = 5 needs n >= 40,000"):
+        awaken.explain(n=20_000, particles=1, replicates=5, out=tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_mechanisms_together_never_act_later_than_one_of_them_alone(block):
+    """Awakening and occult acceleration together: every metastasis no later than with (b) alone."""
+    every_off = {name: null for name, null in MECHANISM_SWITCHES.values()}
+    b_only = {**block.values, **every_off, "occult_acceleration": 3.0}
+    both = {**b_only, "awakening_strength": 0.03}
+    alone = finish_block(block, b_only, ("metastases",))["metastases"].to_pandas()
+    together = finish_block(block, both, ("metastases",))["metastases"].to_pandas()
+    merged = alone.merge(together, on="person_id", how="left", suffixes=("_b", "_ab"))
+    assert merged.date_ab.notna().all()  # nobody loses a metastasis by adding a mechanism
+    assert (pd.to_datetime(merged.date_ab) <= pd.to_datetime(merged.date_b)).all()

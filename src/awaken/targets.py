@@ -4,10 +4,10 @@ The file holds the study's observations - ``mouse`` (M1-M11) and ``human`` (H1, 
 the project's reference ``targets.yaml`` that a test keeps from drifting - and, in a group of its
 own (``cohort``), the published epidemiological observations the virtual survivor cohort is
 calibrated to or checked against, and (``plausibility``) bounds awaken states itself, each with
-its reasoning, that an explanation of the human excess must not break. Each has a stable id, a band a simulation must land in, where
-the band comes from, and its source. Numbers are never restated in code: everything that needs a
-published value (the scorecard, the calibration of ``awakening_strength`` to H1, the tests) reads
-it here.
+its reasoning, that an explanation of the human excess must not break. Each has a stable id, a band
+a simulation must land in, where the band comes from, and its source. Numbers are never restated in
+code: everything that needs a published value (the scorecard, the joint calibration of the human
+mechanisms, the tests) reads it here.
 
 Example
 -------

@@ -33,18 +33,21 @@ class Explanations:
     particles: pd.DataFrame  # one row per (combination, particle, seed)
     summary: pd.DataFrame  # per combination: acceptance, Bayes factor, posterior intervals
     real_size: dict[str, np.ndarray]  # combination -> adjusted ORs of real-size studies (posterior median)
+    notes: tuple[str, ...] = ()  # what could not be done (a cohort too small for a real-size study)
+    null_odds: float = float("nan")  # UK Biobank OR of the first cohort with every mechanism off
 
     def to_dict(self) -> dict:
         published = float(published_value("H1_ukb_cancer_death")["estimate"])
-        return {"settings": self.settings.model_dump(mode="json"),
+        return {"settings": self.settings.model_dump(mode="json"), "null_odds_ratio": self.null_odds,
                 "summary": self.summary.reset_index().to_dict(orient="records"),
                 "real_size": {k: {"median": float(np.nanmedian(v)), "p025": float(np.nanpercentile(v, 2.5)),
                                   "p975": float(np.nanpercentile(v, 97.5)),
-                                  "share_at_or_above_published": float(np.nanmean(v >= published))}
-                              for k, v in self.real_size.items() if np.isfinite(v).any()}}
+                                  "share_at_or_above_published": float(np.mean(v[np.isfinite(v)] >= published))}
+                              for k, v in self.real_size.items() if np.isfinite(v).any()},
+                "notes": list(self.notes)}
 
 
-def explain(n: int = 300_000, seeds: Sequence[int] = (2020, 2021), particles: int = 24,
+def explain(n: int = 300_000, seeds: Sequence[int] = (2020, 2021), particles: int = 32,
             combinations: Sequence[str] | None = None, replicates: int = 200, prior_seed: int = 7, *,
             out: str | Path | None = None, overwrite: bool = False, progress: bool | ProgressFactory = False,
             command: list[str] | None = None) -> Explanations:
@@ -60,7 +63,9 @@ def explain(n: int = 300_000, seeds: Sequence[int] = (2020, 2021), particles: in
                          "replicates": replicates, "prior_seed": prior_seed}, ExplainSettings)
     run = None if out is None else RunDirectory(
         out, kind="explain", seed=settings.seeds[0], overwrite=overwrite, settings=settings.model_dump(mode="json"),
-        command=command or python_call("explain", n=n, particles=particles, out=out))
+        command=command or python_call("explain", n=n, seeds=list(seeds), particles=particles,
+                                       combinations=None if combinations is None else list(combinations),
+                                       replicates=replicates, prior_seed=prior_seed, out=out))
 
     def work() -> Explanations:
         names = list(settings.combinations or ex.COMBINATIONS)
@@ -70,14 +75,19 @@ def explain(n: int = 300_000, seeds: Sequence[int] = (2020, 2021), particles: in
             advance = bar("particles", total=settings.particles * len(names), unit="particles")
             fit = ex.fit_prepared(cohorts, settings.seeds, names, settings.particles, settings.prior_seed, advance)
         summary = fit.summary()
-        real_size = {}
+        real_size, notes = {}, []
         if settings.replicates:
             for name in names:
                 medians = fit.posterior_median(name)
                 if medians is not None:
                     records = ex.records_of(cohorts[0], ex.combination_values(name, medians, cohorts[0][0].values))
-                    real_size[name] = ex.real_size_odds_ratios(records, settings.replicates, seed=settings.seeds[0])
-        return Explanations(settings=settings, particles=fit.table(), summary=summary, real_size=real_size)
+                    try:
+                        real_size[name] = ex.real_size_odds_ratios(records, settings.replicates,
+                                                                   seed=settings.seeds[0])
+                    except ValueError as err:  # too few tested survivors: said, not raised after the work
+                        notes.append(f"{name}: no real-size studies ({err})")
+        return Explanations(settings=settings, particles=fit.table(), summary=summary, real_size=real_size,
+                            notes=tuple(notes), null_odds=fit.null_odds)
 
     if run is None:
         return work()

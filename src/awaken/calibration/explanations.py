@@ -20,10 +20,11 @@ The accepted particles are the posterior sample (their intervals are the posteri
 acceptance rate of a combination estimates its marginal likelihood under the uniform kernel, so the
 ratio of two rates is an ABC Bayes factor (equal prior odds on the combinations); a combination with
 more mechanisms is chosen over a simpler one only on substantial evidence, a Bayes factor of at least 3
-(:func:`choose`). For each accepted particle the share of the odds ratio that is causal is
-``log OR(d off) / log OR``: what is left when the non-causal paths are switched off, the part that
-preventing infections (or their effect) could remove. The Flatiron design's estimate is held out:
-nothing here reads it.
+against it (:func:`choose`). For each accepted particle the causal share is
+``(log OR(d off) - log OR0) / (log OR - log OR0)``, ``OR0`` the odds ratio with every mechanism off (the
+design's own bias): the part of the association's excess that remains when the non-causal paths are
+switched off, the part that preventing infections (or their effect) could remove. The Flatiron
+design's estimate is held out: nothing here reads it.
 
 Example
 -------
@@ -52,7 +53,7 @@ from awaken.targets import load_targets
 
 __all__ = ["Prior", "PRIORS", "COMBINATIONS", "MECHANISM_PARAMETERS", "Evaluation", "Fit", "evaluate",
            "fit_explanations", "human_measures", "prepared_cohort", "MEASURES", "draw_particles",
-           "real_size_odds_ratios", "UKB_TESTED_SURVIVORS", "records_of", "fit_prepared", "choose", "posterior_table", "summarize", "lung_share_measures", "SUBSTANTIAL_BAYES_FACTOR",
+           "real_size_odds_ratios", "UKB_TESTED_SURVIVORS", "records_of", "fit_prepared", "choose", "posterior_table", "summarize", "lung_share_measures", "null_odds_ratio", "SUBSTANTIAL_BAYES_FACTOR",
            "combination_values"]
 
 
@@ -173,7 +174,7 @@ class Evaluation:
     particle: int
     parameters: dict[str, float]
     measures: list[dict[str, float]]  # one per seed
-    causal_share: float  # of log OR, first seed (NaN when the combination has no non-causal path to remove)
+    causal_share: float  # of the log OR's excess over the no-mechanism cohort, first seed (see evaluate)
     accepted: bool
 
 
@@ -186,25 +187,38 @@ def combination_values(combination: str, parameters: dict[str, float], base: dic
     return values
 
 
+def null_odds_ratio(blocks: Sequence[PreparedBlock]) -> float:
+    """The UK Biobank odds ratio of a cohort with every mechanism off: the design's own bias (COVID-19
+    deaths compete with cancer deaths), the zero against which a mechanism's share is measured."""
+    values = dict(blocks[0].values)
+    for name, null in MECHANISM_SWITCHES.values():
+        values[name] = null
+    return ukb_analysis(records_of(blocks, values)).odds_ratio
+
+
 def evaluate(combination: str, parameters: dict[str, float], cohorts: Sequence[Sequence[PreparedBlock]],
-             bands: dict[str, tuple[float, float]] | None = None, particle: int = -1) -> Evaluation:
-    """One particle on every prepared cohort (one per seed)."""
+             bands: dict[str, tuple[float, float]] | None = None, particle: int = -1,
+             null_odds: float | None = None) -> Evaluation:
+    """One particle on every prepared cohort (one per seed). The causal share is measured on the first
+    cohort: ``(log OR(non-causal off) - log OR0) / (log OR - log OR0)``, ``OR0`` the odds ratio with every
+    mechanism off (:func:`null_odds_ratio`; pass it to spare its computation) - the part of the
+    association's excess that remains without the non-causal paths (NaN when there is no excess)."""
     bands = bands or _bands()
     base = cohorts[0][0].values
     values = combination_values(combination, parameters, base)
     measures = [human_measures(records_of(blocks, values)) for blocks in cohorts]
     accepted = all(_inside(m, bands) for m in measures)
-    causal_share = math.nan
+    null_odds = null_odds_ratio(cohorts[0]) if null_odds is None else null_odds
+    odds = measures[0]["H1_ukb_cancer_death"]
+    causal_odds = odds
     if set(COMBINATIONS[combination]) & set(_NON_CAUSAL):
         causal = dict(values)
         for mechanism in _NON_CAUSAL:
             name, null = MECHANISM_SWITCHES[mechanism]
             causal[name] = null
-        odds = measures[0]["H1_ukb_cancer_death"]
         causal_odds = ukb_analysis(records_of(cohorts[0], causal)).odds_ratio
-        causal_share = math.log(causal_odds) / math.log(odds) if odds > 1 else math.nan
-    elif measures[0]["H1_ukb_cancer_death"] > 1:
-        causal_share = 1.0
+    excess = math.log(odds) - math.log(null_odds)
+    causal_share = (math.log(causal_odds) - math.log(null_odds)) / excess if excess > 0 else math.nan
     return Evaluation(combination=combination, particle=particle,
                       parameters={MECHANISM_PARAMETERS[m]: parameters[MECHANISM_PARAMETERS[m]]
                                   for m in COMBINATIONS[combination]},
@@ -227,6 +241,7 @@ class Fit:
     seeds: tuple[int, ...]
     n: int
     particles: int
+    null_odds: float = math.nan  # UK Biobank OR of the first cohort with every mechanism off
 
     def table(self) -> pd.DataFrame:
         """One row per (combination, particle, seed): parameters, measures, acceptance."""
@@ -283,7 +298,7 @@ def _interval(values: np.ndarray) -> str:
     return f"{mid:.3g} [{lo:.3g}, {hi:.3g}]"
 
 
-def fit_explanations(n: int = 300_000, seeds: Sequence[int] = (2020, 2021), particles: int = 24,
+def fit_explanations(n: int = 300_000, seeds: Sequence[int] = (2020, 2021), particles: int = 32,
                      combinations: Sequence[str] | None = None, prior_seed: int = 7,
                      progress: Callable[[int], None] | None = None) -> Fit:
     """Rejection ABC over :data:`COMBINATIONS` (see the module docstring)."""
@@ -299,14 +314,15 @@ def fit_prepared(cohorts: Sequence[Sequence[PreparedBlock]], seeds: Sequence[int
                  particles: int, prior_seed: int, progress: Callable[[int], None] | None = None) -> Fit:
     """:func:`fit_explanations` on cohorts already prepared (one per seed)."""
     bands = _bands()
+    null_odds = null_odds_ratio(cohorts[0])
     evaluations = []
     for combination in combinations:
         for k, parameters in enumerate(draw_particles(combination, particles, prior_seed)):
-            evaluations.append(evaluate(combination, parameters, cohorts, bands, particle=k))
+            evaluations.append(evaluate(combination, parameters, cohorts, bands, particle=k, null_odds=null_odds))
             if progress is not None:
                 progress(1)
     n = sum(b.people.size for b in cohorts[0])
-    return Fit(evaluations=evaluations, seeds=tuple(seeds), n=n, particles=particles)
+    return Fit(evaluations=evaluations, seeds=tuple(seeds), n=n, particles=particles, null_odds=null_odds)
 
 
 #: The real UK Biobank analysis: 4,837 tested survivors (study.md section 3).
@@ -347,15 +363,21 @@ SUBSTANTIAL_BAYES_FACTOR = 3.0
 
 
 def choose(summary: pd.DataFrame) -> str | None:
-    """The combination the evidence favours: among those whose Bayes factor against the best (ratio of
-    acceptance rates, the ABC marginal likelihoods under equal prior odds) is at least
-    ``1 / SUBSTANTIAL_BAYES_FACTOR``, the one with the fewest mechanisms (then the highest acceptance).
-    None when no combination met every target."""
-    if summary.empty or summary.acceptance.max() == 0:
+    """The combination the evidence favours (None when none met every target). Start from the simplest
+    combinations that met the targets (fewest mechanisms; the highest acceptance among them) and move to a
+    combination with more mechanisms only when its Bayes factor against the current choice - the ratio of
+    acceptance rates, the ABC marginal likelihoods under equal prior odds - is at least
+    :data:`SUBSTANTIAL_BAYES_FACTOR`."""
+    met = summary[summary.acceptance > 0]
+    if met.empty:
         return None
-    best = summary.acceptance.max()
-    close = summary[summary.acceptance * SUBSTANTIAL_BAYES_FACTOR >= best]
-    return min(close.index, key=lambda c: (len(COMBINATIONS[c]), -close.loc[c, "acceptance"]))
+    chosen = None
+    for size in sorted({len(COMBINATIONS[c]) for c in met.index}):
+        group = met[[len(COMBINATIONS[c]) == size for c in met.index]]
+        best = group.acceptance.idxmax()
+        if chosen is None or group.loc[best, "acceptance"] >= SUBSTANTIAL_BAYES_FACTOR * met.loc[chosen, "acceptance"]:
+            chosen = best
+    return chosen
 
 
 def posterior_table(particles: pd.DataFrame, combination: str) -> pd.DataFrame:

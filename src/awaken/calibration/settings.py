@@ -15,7 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from awaken.lung.parameters import fitted_parameters
 from awaken.schemas import Integer
 
-__all__ = ["FitSettings", "ExplainSettings", "PHASES", "COMBINATION_NAMES"]
+__all__ = ["FitSettings", "ExplainSettings", "PHASES", "COMBINATION_NAMES", "MIN_REAL_SIZE_N"]
+
+#: Fewest survivors per seed for the real-size UK Biobank studies (4,837 tested survivors drawn from a
+#: cohort of which about 23 % are tested survivors: 300,000 default survivors hold 70,681).
+MIN_REAL_SIZE_N = 40_000
 
 #: The combinations of human mechanisms ``awaken explain`` compares (defined in
 #: :data:`awaken.calibration.explanations.COMBINATIONS`; a test keeps the two in step).
@@ -63,11 +67,19 @@ class ExplainSettings(BaseModel):
     seeds: tuple[Integer, ...] = Field((2020, 2021), min_length=1, max_length=10,
                                        description="cohort seeds: a particle is accepted only if it meets every "
                                                    "target on every seed")
-    particles: Integer = Field(24, ge=1, le=2000, description="prior draws per combination of mechanisms")
+    particles: Integer = Field(32, ge=1, le=2000, description="prior draws per combination of mechanisms")
     combinations: tuple[str, ...] | None = Field(None, description="combinations to compare (default: all)")
     replicates: Integer = Field(200, ge=0, le=10_000, description="UK Biobank studies of the real size per "
                                                                   "accepted explanation")
     prior_seed: Integer = Field(7, ge=0, le=2**63 - 1, description="seed of the prior draws")
+
+    @model_validator(mode="after")
+    def _real_size_needs_survivors(self) -> ExplainSettings:
+        if self.replicates and self.n < MIN_REAL_SIZE_N:
+            raise ValueError(f"replicates = {self.replicates} needs n >= {MIN_REAL_SIZE_N:,}: a real-size UK Biobank "
+                             f"study draws 4,837 tested survivors and about a quarter of a cohort is tested "
+                             f"(give replicates = 0 for a smaller n)")
+        return self
 
     @field_validator("seeds")
     @classmethod

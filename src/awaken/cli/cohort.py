@@ -183,7 +183,7 @@ def explain(
     n: Annotated[int, typer.Option("--n", help=field_help("explain", "n"))] = 300_000,
     seeds: Annotated[str, typer.Option("--seeds", help="comma-separated cohort seeds; a particle must meet every "
                                                        "target on every seed")] = "2020,2021",
-    particles: Annotated[int, typer.Option("--particles", help=field_help("explain", "particles"))] = 24,
+    particles: Annotated[int, typer.Option("--particles", help=field_help("explain", "particles"))] = 32,
     combinations: Annotated[Optional[str], typer.Option(
         "--combinations", help="comma-separated combinations of mechanisms (default: all; see docs/analyses.md)")] = None,
     replicates: Annotated[int, typer.Option("--replicates", help=field_help("explain", "replicates"))] = 200,
@@ -216,4 +216,6 @@ def explain(
                         [[name, f"{int(r.accepted)}/{int(r.particles)}", f"{r.bayes_factor_vs_best:.2f}",
                           str(r.causal_share), *[str(r[p]) if isinstance(r[p], str) else "-" for p in parameters]]
                          for name, r in summary.iterrows()], right=(1, 2)))
+    for note in result.notes:
+        console.print(f"note: {note}")
     console.print(f"-> {target} (particles.parquet, summary.csv, real_size.parquet, figures/explanations.png)")

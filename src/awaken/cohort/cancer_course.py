@@ -19,7 +19,9 @@ explain the human excess of cancer deaths after an infection, each switchable by
     months) a person with active cancer (metastatic, or within ``care_contact_lead`` days of it) is
     ``care_testing_factor`` times as likely to have an infection recorded (and, in
     :mod:`awaken.cohort.simulate`, tested negative as often); and a COVID-19 death may be certified as
-    a cancer death (:mod:`awaken.cohort.simulate`).
+    a cancer death (:mod:`awaken.cohort.simulate`). Active cancer starts at the earlier of the
+    metastasis and ``care_contact_lead`` days before the natural-history recurrence (disease that exists
+    whatever the infections do), so it is the same whether read at an infection or afterwards.
 
 A mechanism never makes anything happen later than without infections; an infection after the
 person has died of the cancer an earlier one accelerated did not happen and is dropped.
@@ -56,8 +58,9 @@ class CancerCourse:
     """Per candidate: ``happened`` (accepted and the person alive), ``recorded``, ``record_day``,
     ``awakened``, ``detection_day``. Per person: ``metastasis_day`` and its ``from_infection`` origin
     (an awakened lesion), ``lung`` (the first metastasis involves the lung), ``cancer_death_day`` (inf
-    without metastasis), ``covid_death_day``, and the days by which infections brought the metastasis
-    (b) and the cancer death (b and c) forward."""
+    without metastasis), ``covid_death_day``, and the days by which infections moved the metastasis (b)
+    and the cancer's lethal course (b and c) forward - a shift of the cancer's clock, which is the shift
+    of the death when the cancer is what the person dies of."""
 
     happened: np.ndarray
     recorded: np.ndarray
@@ -115,15 +118,21 @@ def _course(seed, offsets, accepted, day, pathogen, slot_stream, draw, covid_dea
                     if t >= period_start[j]:
                         record_p = period_positive[j]
                         care = period_care[j]
-                if care and t >= metastasis[i] - care_lead:
+                if care and t >= min(recurrence[i] - care_lead, metastasis[i]):
                     record_p = min(1.0, record_p * care_factor)
             if uniform(seed, pid, base + streams.RECORD, k) < record_p:
                 recorded[c] = True
                 record_day[c] = t + test_delay
-            f = fold[c]
+            f = fold[c] if np.isfinite(fold[c]) else 1.0
             growth = doubling * np.log2(max(f, 1.0))
             if t < metastasis[i]:
-                # (a) awakening of a dormant focus into a new lesion
+                # (b) a lung recurrence growing below detection is brought forward
+                if (not origin[i]) and lung[i] and metastasis[i] - t <= window and s_b > 0.0:
+                    new = max(t, metastasis[i] - s_b * growth)
+                    advanced_m[i] += metastasis[i] - new
+                    cancer_death[i] -= metastasis[i] - new
+                    metastasis[i] = new
+                # (a) awakening of a dormant focus into a new lesion, if it surfaces first
                 chance = 1.0 - np.exp(-strength * foci[i] * max(f - 1.0, 0.0))
                 if uniform(seed, pid, base + streams.AWAKEN, k) < chance:
                     u1 = uniform(seed, pid, base + streams.DELAY_1, k)
@@ -137,12 +146,6 @@ def _course(seed, offsets, accepted, day, pathogen, slot_stream, draw, covid_dea
                         lung[i] = True
                         advanced_m[i] = 0.0
                         cancer_death[i] = metastasis[i] + survival[i]
-                # (b) a lung recurrence growing below detection is brought forward
-                elif (not origin[i]) and lung[i] and metastasis[i] - t <= window and s_b > 0.0:
-                    new = max(t, metastasis[i] - s_b * growth)
-                    advanced_m[i] += metastasis[i] - new
-                    cancer_death[i] -= metastasis[i] - new
-                    metastasis[i] = new
             elif lung[i] and s_c > 0.0:
                 # (c) established lung metastatic disease progresses faster
                 new = max(t, cancer_death[i] - s_c * growth)

@@ -123,7 +123,7 @@ def _exposures(seed, offsets, day, pathogen, season_col, slot_stream, draw, thin
                     ifr *= 1.0 - ve_death
                 if uniform(seed, pid, base + streams.DEATH, k) < min(ifr, 1.0):
                     covid_death_day[c] = t + death_delay * (0.5 + uniform(seed, pid, base + streams.DEATH_DELAY, k))
-                    death_covid = covid_death_day[c]
+                    death_covid = min(death_covid, covid_death_day[c])
     return accepted, vaccine_protection, vaccine_strength, covid_death_day
 
 

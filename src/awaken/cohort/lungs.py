@@ -71,9 +71,18 @@ def _name_stream(name: str) -> int:
     return _LUNG_STREAM + zlib.crc32(name.encode()) % 1_000_000
 
 
+def _check_streams() -> None:
+    """Two parameters must never share a deviate (a hash collision would tie them together)."""
+    names = {p.name for strain in HUMAN_STRAINS for p in load_parameter_table("human").parameters(strain)}
+    streams = {_name_stream(n) for n in names}
+    if len(streams) != len(names):
+        raise RuntimeError("two lung parameters hash to the same random stream: change _LUNG_STREAM's scheme")
+
+
 def person_parameters(seed: int, person_id: np.ndarray, strain: str) -> dict[str, np.ndarray]:
     """Within-host parameters of each person (one array per parameter of the human table for ``strain``)."""
     person_id = np.asarray(person_id, dtype=np.int64)
+    _checked_streams()
     out = {}
     for p in load_parameter_table("human").parameters(strain):
         if p.cv == 0 or p.value == 0:
@@ -93,6 +102,12 @@ def person_parameters(seed: int, person_id: np.ndarray, strain: str) -> dict[str
         value[missing] = np.clip(first[missing], lo, hi)
         out[p.name] = value
     return out
+
+
+@lru_cache(maxsize=1)
+def _checked_streams() -> bool:
+    _check_streams()
+    return True
 
 
 @dataclass(frozen=True)

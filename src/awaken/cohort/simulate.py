@@ -182,7 +182,8 @@ def finish_block(block: PreparedBlock, values: dict[str, float] | None = None,
     cancer_death = np.where(has_metastasis, course.cancer_death_day, np.inf)
     death = np.minimum(non_cancer_death, cancer_death)
     true_cause = np.select([death == cancer_death, death == course.covid_death_day], [0, 1], 2)
-    active_at_death = metastasis - v["care_contact_lead"] <= death
+    active_from = np.minimum(block.recurrence - v["care_contact_lead"], metastasis)  # as cancer_course reads it
+    active_at_death = active_from <= death
     certified = np.minimum(np.where(active_at_death, 2.0, 1.0) * v["covid_death_certified_cancer"], 1.0)
     cause = np.where((true_cause == 1) & (uniforms(seed, ids, streams.CERTIFICATE) < certified), 0, true_cause)
     died = death < end
@@ -204,7 +205,7 @@ def finish_block(block: PreparedBlock, values: dict[str, float] | None = None,
         })
     if "tests" in tables:
         out["tests"] = _tests(seed, scenario, people, candidates, course, acc, exit_day, periods, end,
-                              metastasis - v["care_contact_lead"], v["care_testing_factor"])
+                              active_from, v["care_testing_factor"])
     if "vaccinations" in tables:
         out["vaccinations"] = _vaccinations(people, block.flu_vaccine, block.doses, exit_day)
     if "metastases" in tables:
