@@ -175,6 +175,17 @@ def test_power_rises_with_the_effect_and_holds_the_type_one_error():
     assert curve.loc[0.008, "mean_ratio"] > curve.loc[0.0, "mean_ratio"]
 
 
+def test_a_replicate_at_every_strength_is_each_replicate_alone():
+    """Power simulates a replicate's lungs once and finishes it at each effect: the same numbers as
+    simulating the replicate afresh at each effect."""
+    from awaken.studies.power import PowerSettings, replicate, replicate_at_every_strength
+
+    settings = PowerSettings(n=4_000, strengths=(0.0, 0.004, 0.02), replicates=2, seed=3)
+    together = replicate_at_every_strength(settings, 1, block=1_500)
+    alone = [replicate(settings, strength, 1) for strength in settings.strengths]
+    assert together == alone
+
+
 @pytest.mark.slow
 def test_power_is_the_same_on_dask_and_inline():
     from awaken.runs.execution import Execution

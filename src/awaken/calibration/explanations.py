@@ -47,6 +47,7 @@ import pandas as pd
 
 from awaken.cohort.draws import uniforms
 from awaken.cohort.parameters import MECHANISM_SWITCHES, CohortScenario
+from awaken.cohort.run import records_from_tables
 from awaken.cohort.simulate import PreparedBlock, finish_block, prepare_block
 from awaken.studies.ukb import ukb_analysis
 from awaken.targets import load_targets
@@ -113,15 +114,8 @@ def prepared_cohort(n: int, seed: int, scenario: CohortScenario | None = None, b
 
 
 def records_of(blocks: Sequence[PreparedBlock], values: dict[str, float]) -> dict[str, pd.DataFrame]:
-    parts = [finish_block(b, values, _TABLES) for b in blocks]
-    out = {}
-    for name in _TABLES:
-        frame = pd.concat([p[name].to_pandas() for p in parts], ignore_index=True)
-        for column in frame.columns:
-            if column.endswith("date"):
-                frame[column] = pd.to_datetime(frame[column])
-        out[name] = frame
-    return out
+    """The study tables of prepared blocks finished with ``values``, as the recipes read them."""
+    return records_from_tables([finish_block(b, values, _TABLES) for b in blocks], _TABLES)
 
 
 def human_measures(records: dict[str, pd.DataFrame]) -> dict[str, float]:

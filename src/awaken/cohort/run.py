@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from awaken.cohort.parameters import (
@@ -53,7 +54,7 @@ from awaken.runs.execution import Execution
 from awaken.runs.files import temporary_sibling
 from awaken.schemas import validate
 
-__all__ = ["CohortRun", "run_cohort", "check_cohort", "simulate_records", "MAX_PEOPLE", "DEFAULT_BLOCK_SIZE"]
+__all__ = ["CohortRun", "run_cohort", "check_cohort", "simulate_records", "records_from_tables", "MAX_PEOPLE", "DEFAULT_BLOCK_SIZE"]
 
 
 
@@ -142,7 +143,13 @@ def simulate_records(scenario: CohortScenario, n: int, seed: int, tables: tuple[
                      block: int = 100_000) -> dict[str, pd.DataFrame]:
     """The tables of ``n`` survivors in memory (dates as ``datetime64``), for studies that simulate
     many cohorts (calibration, power) and need no directory: the same people as :func:`run_cohort`."""
-    parts = [simulate_block(scenario, seed, a, min(n, a + block)) for a in range(0, n, block)]
+    return records_from_tables([simulate_block(scenario, seed, a, min(n, a + block)) for a in range(0, n, block)],
+                               tables)
+
+
+def records_from_tables(parts: Sequence[Mapping[str, pa.Table]], tables: Sequence[str] = REQUIRED_TABLES
+                        ) -> dict[str, pd.DataFrame]:
+    """Blocks' record tables joined into one DataFrame per table, dates as ``datetime64``."""
     out = {}
     for name in tables:
         frame = pd.concat([p[name].to_pandas() for p in parts], ignore_index=True)
