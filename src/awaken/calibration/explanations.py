@@ -54,7 +54,8 @@ from awaken.targets import load_targets
 
 __all__ = ["Prior", "PRIORS", "COMBINATIONS", "MECHANISM_PARAMETERS", "Evaluation", "Fit", "evaluate",
            "fit_explanations", "human_measures", "prepared_cohort", "MEASURES", "draw_particles",
-           "real_size_odds_ratios", "UKB_TESTED_SURVIVORS", "records_of", "fit_prepared", "choose", "posterior_table", "summarize", "lung_share_measures", "null_odds_ratio", "SUBSTANTIAL_BAYES_FACTOR",
+           "real_size_odds_ratios", "UKB_TESTED_SURVIVORS", "records_of", "fit_prepared", "choose", "posterior_table",
+           "summarize", "lung_share_measures", "null_odds_ratio", "SUBSTANTIAL_BAYES_FACTOR",
            "combination_values"]
 
 

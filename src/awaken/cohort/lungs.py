@@ -174,7 +174,8 @@ def _one_strain(seed: int, person_id: np.ndarray, strain: str, vaccine_strength:
     result = _solver().simulate_columns(columns, n, infection, HORIZON_DAYS + 1.0, OUTPUT_DAYS)
     model = _solver().model
     states = result.states
-    dcc = sum(states[:, :, model.index(s)] for s in equations.DCC_STATES) * columns["section_sampling_fraction"][:, None]
+    sampled = columns["section_sampling_fraction"][:, None]
+    dcc = sum(states[:, :, model.index(s)] for s in equations.DCC_STATES) * sampled
     il6 = states[:, :, model.index("il6")]
     virus = states[:, :, model.index("virus")]
     at = {d: int(np.searchsorted(OUTPUT_DAYS, d)) for d in (0.0, 28.0, HORIZON_DAYS)}

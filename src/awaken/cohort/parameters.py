@@ -33,7 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from awaken.lung.parameters import Parameter, check_overrides
 from awaken.schemas import Date, Flag, Integer, Real
 
-__all__ = ["CohortTable", "CohortScenario", "CohortMechanisms", "MECHANISM_SWITCHES", "CohortSettings", "MAX_PEOPLE", "DEFAULT_BLOCK_SIZE", "load_cohort_table", "CANCER_TYPES", "SUBTYPES", "COUNTRIES",
+__all__ = ["CohortTable", "CohortScenario", "CohortMechanisms", "MECHANISM_SWITCHES", "CohortSettings", "MAX_PEOPLE",
+           "DEFAULT_BLOCK_SIZE", "load_cohort_table", "CANCER_TYPES", "SUBTYPES", "COUNTRIES",
            "EPOCH"]
 
 CANCER_TYPES = ("breast", "other")
@@ -138,8 +139,10 @@ class CohortMechanisms(_Strict):
     awakening: Flag = Field(True, description="(a) infections awaken dormant lung foci into new lesions")
     occult_acceleration: Flag = Field(True, description="(b) infections bring occult lung recurrences forward")
     metastatic_acceleration: Flag = Field(True, description="(c) infections shorten survival with lung metastases")
-    care_testing: Flag = Field(True, description="(d) people with active cancer are tested more (first pandemic months)")
-    certification: Flag = Field(True, description="(d) COVID-19 deaths of people with cancer certified as cancer deaths")
+    care_testing: Flag = Field(True, description="(d) people with active cancer are tested more (first pandemic "
+                                                  "months)")
+    certification: Flag = Field(True, description="(d) COVID-19 deaths of people with cancer certified as cancer "
+                                                   "deaths")
 
 
 class CohortScenario(_Strict):

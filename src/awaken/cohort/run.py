@@ -54,7 +54,8 @@ from awaken.runs.execution import Execution
 from awaken.runs.files import temporary_sibling
 from awaken.schemas import validate
 
-__all__ = ["CohortRun", "run_cohort", "check_cohort", "simulate_records", "records_from_tables", "MAX_PEOPLE", "DEFAULT_BLOCK_SIZE"]
+__all__ = ["CohortRun", "run_cohort", "check_cohort", "simulate_records", "records_from_tables", "MAX_PEOPLE",
+           "DEFAULT_BLOCK_SIZE"]
 
 
 

@@ -16,7 +16,8 @@ import pandas as pd
 
 from awaken.survival import AalenJohansen, KaplanMeier
 
-__all__ = ["lung_summary", "ever_infected", "ARM_LABELS", "arm_counts", "infections_per_season", "metastasis_incidence_since", "recurrence_curves",
+__all__ = ["lung_summary", "ever_infected", "ARM_LABELS", "arm_counts", "infections_per_season",
+           "metastasis_incidence_since", "recurrence_curves",
            "metastases_by_site"]
 
 ARM_LABELS = {"pandemic": "with the pandemic", "no_pandemic": "without the pandemic"}
