@@ -44,6 +44,32 @@ def test_cohort_and_ukb_finds_the_excess_only_with_the_mechanism(tmp_path):
     assert (tmp_path / "cohort_mechanism" / "run.json").is_file()
 
 
+@pytest.mark.parametrize("path", sorted((EXAMPLES / "cohort").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_cohort_scenario_example_is_valid_and_simulates(path):
+    from awaken.cohort.parameters import CohortScenario
+    from awaken.cohort.simulate import simulate_block
+    from awaken.schemas import load_model
+
+    scenario = load_model(path, CohortScenario)
+    assert scenario.name == path.stem
+    tables = simulate_block(scenario, 1, 0, 500)
+    assert tables["patients"].num_rows == 500
+
+
+def test_the_causal_world_is_the_all_mechanisms_posterior_median():
+    """The example's values are the joint calibration's posterior medians for every mechanism together
+    (docs/analyses.md), so the causal world it describes is one the human data still accept."""
+    import yaml
+
+    values = yaml.safe_load((EXAMPLES / "cohort" / "causal_world.yaml").read_text())["parameters"]
+    assert set(values) == {"awakening_strength", "occult_acceleration", "metastatic_acceleration",
+                           "care_testing_factor", "covid_death_certified_cancer"}
+    text = (EXAMPLES.parent / "docs" / "analyses.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| all |"))
+    for value in values.values():
+        assert f"{value:g}" in row
+
+
 def test_population_duckdb_queries_the_parquet_in_place(tmp_path):
     out = run("population_duckdb.py", str(tmp_path))
     assert "2000 accepted" in out and "DCC fold change at 15 dpi" in out
