@@ -182,7 +182,8 @@ def _csv_column(column: pa.ChunkedArray, target: pa.DataType, where: str, field:
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     raise InputError.field(field, f"{where}: {value!r} on line {i + 2} is not of type {target}",
                                            root) from None
-        raise
+        # every value converts alone but not the column together: still the column's fault, said as such
+        raise InputError.field(field, f"{where}: the column does not convert to {target}", root) from None
 
 
 def _read_csv(path: Path, name: str, field: str, root: Path) -> pa.Table:

@@ -2,9 +2,9 @@
 
 Each survivor carries a persistent set of within-host parameters, drawn once from the human
 parameter table (``awaken/lung/data/human_parameters.yaml``) around its values with the table's
-coefficients of variation, log-normal and inside each parameter's plausible range, exactly as the
-virtual populations draw individuals but with counter-based draws keyed by ``(seed, person id,
-parameter name)`` (:mod:`awaken.cohort.draws`). So a person's inflammatory phenotype is the same at
+coefficients of variation, log-normal and inside each parameter's plausible range by the rule every
+individual is drawn by (:func:`awaken.lung.parameters.lognormal_inside`), but from counter-based
+normal deviates keyed by ``(seed, person id, parameter name)`` (:mod:`awaken.cohort.draws`). So a person's inflammatory phenotype is the same at
 every infection, in every scenario and every trial arm, and does not depend on how the cohort is cut
 into blocks. A parameter that also differs between pathogens (the viral kinetics) keeps the person's
 deviate: someone whose draws give a brisk influenza response gives a brisk SARS-CoV-2 response too.
@@ -37,7 +37,7 @@ import numpy as np
 from awaken.cohort.draws import normals
 from awaken.experiments.protocol import Experiment
 from awaken.lung import equations
-from awaken.lung.parameters import load_parameter_table
+from awaken.lung.parameters import RANGE_ATTEMPTS, load_parameter_table, lognormal_inside
 from awaken.solvers.fast import FastSolver
 from awaken.solvers.schedule import Event, animal_setup
 
@@ -62,7 +62,6 @@ LUNG_READOUTS: dict[str, tuple[str, str]] = {
     "clearance_day": ("d", "first day after the peak with virus below 10/mL (21.5: not cleared by day 21)"),
 }
 _LUNG_STREAM = 1_000_000  # + a code of the parameter name (below 1e6): the person's deviate of that parameter
-_ATTEMPTS = 8  # draws tried per parameter to land inside its range (as draw_individuals)
 _CHUNK = 8192  # infections per solver call (bounds memory: states of a chunk are ~60 MB)
 _DETECTION_LIMIT = 10.0
 
@@ -88,19 +87,9 @@ def person_parameters(seed: int, person_id: np.ndarray, strain: str) -> dict[str
         if p.cv == 0 or p.value == 0:
             out[p.name] = np.full(person_id.size, float(p.value))
             continue
-        sigma = np.sqrt(np.log1p(p.cv ** 2))
-        lo, hi = p.range
         stream = _name_stream(p.name)
-        value = np.full(person_id.size, np.nan)
-        first = None
-        for k in range(_ATTEMPTS):
-            candidate = p.value * np.exp(sigma * normals(seed, person_id, stream, k))
-            first = candidate if first is None else first
-            take = np.isnan(value) & (candidate >= lo) & (candidate <= hi)
-            value[take] = candidate[take]
-        missing = np.isnan(value)
-        value[missing] = np.clip(first[missing], lo, hi)
-        out[p.name] = value
+        deviates = np.column_stack([normals(seed, person_id, stream, k) for k in range(RANGE_ATTEMPTS)])
+        out[p.name] = lognormal_inside(p.value, p.cv, p.range, deviates)
     return out
 
 

@@ -32,6 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["Parameter", "VirusStrain", "ParameterTable", "load_parameter_table", "draw_individuals", "draw_columns",
+           "lognormal_inside", "RANGE_ATTEMPTS",
            "VIRUS_KINDS", "check_overrides", "fitted_parameters", "SPECIES"]
 
 #: The mouse virus strains (the study's experiments); other species name their own strains.
@@ -183,6 +184,10 @@ def fitted_parameters(species: str = "mouse", virus: str = "influenza_a_pr8") ->
     return [p for p in load_parameter_table(species).parameters(virus) if p.calibrated_to]
 
 
+#: Candidates drawn per parameter to land inside its range (then the first is clipped into it).
+RANGE_ATTEMPTS = 8
+
+
 def draw_individuals(
     table: ParameterTable,
     virus: str,
@@ -207,19 +212,37 @@ def draw_individuals(
         values = {}
         for p in params:
             median = overrides.get(p.name, p.value)
+            # the same number of draws for every parameter, so that one parameter's cv never shifts
+            # another parameter's draw
+            normals = rng.standard_normal(RANGE_ATTEMPTS)
             if p.cv == 0 or median == 0:
-                # Consume the same number of draws either way so that one parameter's cv never
-                # shifts another parameter's draw.
-                rng.standard_normal(8)
                 values[p.name] = median
                 continue
-            sigma = math.sqrt(math.log1p(p.cv**2))
-            lo, hi = p.range
-            candidates = median * np.exp(sigma * rng.standard_normal(8))
-            inside = candidates[(candidates >= lo) & (candidates <= hi)]
-            values[p.name] = float(inside[0]) if inside.size else float(np.clip(candidates[0], lo, hi))
+            values[p.name] = float(lognormal_inside(median, p.cv, p.range, normals[None, :])[0])
         animals.append(values)
     return animals
+
+
+def lognormal_inside(median: float, cv: float, bounds: tuple[float, float], normals: np.ndarray) -> np.ndarray:
+    """The one rule of every individual parameter draw: log-normal around ``median`` with coefficient of
+    variation ``cv``, inside ``bounds``. Each row of ``normals`` holds :data:`RANGE_ATTEMPTS` standard
+    normal deviates; its value is the first candidate inside the range, or the first clipped into it
+    when none is.
+
+    >>> lognormal_inside(1.0, 0.5, (0.5, 2.0), np.array([[9.0, 0.0, 1.0]]))  # the first is out of range
+    array([1.])
+    """
+    sigma = math.sqrt(math.log1p(cv**2))
+    lo, hi = bounds
+    # The first candidate is nearly always inside the range; the rest are looked at only where it is not.
+    values = median * np.exp(sigma * normals[:, 0])
+    redraw = np.flatnonzero(~((values >= lo) & (values <= hi)))
+    if redraw.size:
+        candidates = median * np.exp(sigma * normals[redraw])
+        inside = (candidates >= lo) & (candidates <= hi)
+        first = candidates[np.arange(redraw.size), inside.argmax(axis=1)]
+        values[redraw] = np.where(inside.any(axis=1), first, np.clip(candidates[:, 0], lo, hi))
+    return values
 
 
 def draw_columns(
@@ -249,22 +272,13 @@ def draw_columns(
     from awaken.lung.seeded_normals import seeded_normals  # compiled: loaded only when columns are drawn
 
     params = sorted(table.parameters(virus), key=lambda p: p.name)
-    normals = seeded_normals(seed, start, n, 8 * len(params))
+    normals = seeded_normals(seed, start, n, RANGE_ATTEMPTS * len(params))
     columns = {}
     for k, p in enumerate(params):
         median = overrides.get(p.name, p.value)
         if p.cv == 0 or median == 0:
             columns[p.name] = np.full(n, float(median))
             continue
-        sigma = math.sqrt(math.log1p(p.cv**2))
-        lo, hi = p.range
-        # The first of the 8 candidates is nearly always inside the range; the rest only where it is not.
-        values = median * np.exp(sigma * normals[:, 8 * k])
-        redraw = np.flatnonzero(~((values >= lo) & (values <= hi)))
-        if redraw.size:
-            candidates = median * np.exp(sigma * normals[redraw, 8 * k: 8 * k + 8])
-            inside = (candidates >= lo) & (candidates <= hi)
-            first = candidates[np.arange(redraw.size), inside.argmax(axis=1)]
-            values[redraw] = np.where(inside.any(axis=1), first, np.clip(candidates[:, 0], lo, hi))
-        columns[p.name] = values
+        columns[p.name] = lognormal_inside(median, p.cv, p.range,
+                                           normals[:, RANGE_ATTEMPTS * k: RANGE_ATTEMPTS * (k + 1)])
     return columns
