@@ -18,6 +18,25 @@ import numpy as np
 __all__ = ["fixed_sums", "varying_sums", "varying_influence"]
 
 
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _add_row(e, x, i, q, top, a0, a1, a2):
+    """Add row ``i`` (log weight ``e``, covariates ``x[i]``) to running sums ``a0, a1, a2`` kept relative to
+    their largest log weight ``top`` (rescaled when ``e`` exceeds it); returns the new ``top, a0``."""
+    if e > top:
+        scale = np.exp(top - e)
+        a0 *= scale
+        a1 *= scale
+        a2 *= scale
+        top = e
+    r = np.exp(e - top)
+    a0 += r
+    for j in range(x.shape[1]):
+        a1[j] += r * x[i, j]
+        for l in range(min(j + 1, q)):
+            a2[j, l] += r * x[i, j] * x[i, l]
+    return top, a0
+
+
 @numba.njit(cache=True, error_model="numpy")
 def fixed_sums(x, eta, first_at, other_rows, other_bounds, other_before, g_row, g_fail, want_info):
     """Risk-set sums at each failure time, each relative to its own largest term (so that no ``exp``
@@ -37,19 +56,7 @@ def fixed_sums(x, eta, first_at, other_rows, other_bounds, other_before, g_row, 
     i = n - 1
     for k in range(ndf - 1, -1, -1):
         while i >= first_at[k]:
-            e = eta[i]
-            if e > top:
-                scale = np.exp(top - e)
-                a0 *= scale
-                a1 *= scale
-                a2 *= scale
-                top = e
-            r = np.exp(e - top)
-            a0 += r
-            for j in range(p):
-                a1[j] += r * x[i, j]
-                for l in range(min(j + 1, q)):
-                    a2[j, l] += r * x[i, j] * x[i, l]
+            top, a0 = _add_row(eta[i], x, i, q, top, a0, a1, a2)
             i -= 1
         shift[k] = top
         s0[k] = a0
@@ -65,19 +72,7 @@ def fixed_sums(x, eta, first_at, other_rows, other_bounds, other_before, g_row, 
             end = other_bounds[g] + other_before[g, k]
             while pointer < end:
                 i = other_rows[pointer]
-                e = eta[i] - np.log(g_row[i])
-                if e > top:
-                    scale = np.exp(top - e)
-                    a0 *= scale
-                    a1 *= scale
-                    a2 *= scale
-                    top = e
-                r = np.exp(e - top)
-                a0 += r
-                for j in range(p):
-                    a1[j] += r * x[i, j]
-                    for l in range(min(j + 1, q)):
-                        a2[j, l] += r * x[i, j] * x[i, l]
+                top, a0 = _add_row(eta[i] - np.log(g_row[i]), x, i, q, top, a0, a1, a2)
                 pointer += 1
             if a0 == 0.0 or g_fail[g, k] <= 0.0:
                 continue
