@@ -22,18 +22,15 @@
 suppressPackageStartupMessages(library(survival))
 
 here <- dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1]))
-source(file.path(here, "oracle_io.R"))  # write_data(), write_json()
-args <- commandArgs(trailingOnly = TRUE)
-if (length(args) < 1) stop("usage: Rscript cox_exact_oracle.R OUTPUT.json [DATA_DIR]")
-output <- args[1]
-data_dir <- if (length(args) >= 2) args[2] else file.path("tests", "data", "survival")
+source(file.path(here, "oracle_io.R"))  # oracle_arguments(), read_data(), write_data(), write_json()
+arguments <- oracle_arguments("cox_exact_oracle.R")
+output <- arguments$output
+data_dir <- arguments$data_dir
 
 # acute myelogenous leukaemia: 23 patients, tied times; x = 1 for "Nonmaintained"
 aml_data <- survival::aml
 aml_data$x <- as.integer(aml_data$x == "Nonmaintained")
 write_data(aml_data, "aml")
-
-read_data <- function(name) read.csv(file.path(data_dir, paste0(name, ".csv")))
 ties <- read_data("ties")
 lung <- read_data("lung")
 mgus <- read_data("mgus2")

@@ -10,11 +10,10 @@
 suppressPackageStartupMessages(library(survival))
 
 here <- dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1]))
-source(file.path(here, "oracle_io.R"))  # write_data(), write_json()
-args <- commandArgs(trailingOnly = TRUE)
-if (length(args) < 1) stop("usage: Rscript cox_features_oracle.R OUTPUT.json [DATA_DIR]")
-output <- args[1]
-data_dir <- if (length(args) >= 2) args[2] else file.path("tests", "data", "survival")
+source(file.path(here, "oracle_io.R"))  # oracle_arguments(), read_data(), write_data(), write_json()
+arguments <- oracle_arguments("cox_features_oracle.R")
+output <- arguments$output
+data_dir <- arguments$data_dir
 
 
 lung_data <- survival::lung[, c("inst", "time", "status", "age", "sex", "ph.ecog", "ph.karno", "wt.loss")]

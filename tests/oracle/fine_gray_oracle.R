@@ -16,12 +16,10 @@ suppressPackageStartupMessages({
 })
 
 here <- dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1]))
-source(file.path(here, "oracle_io.R"))  # write_data(), write_json()
-args <- commandArgs(trailingOnly = TRUE)
-if (length(args) < 1) stop("usage: Rscript fine_gray_oracle.R OUTPUT.json [DATA_DIR]")
-output <- args[1]
-data_dir <- if (length(args) >= 2) args[2] else file.path("tests", "data", "survival")
-read_data <- function(name) read.csv(file.path(data_dir, paste0(name, ".csv")))
+source(file.path(here, "oracle_io.R"))  # oracle_arguments(), read_data(), write_data(), write_json()
+arguments <- oracle_arguments("fine_gray_oracle.R")
+output <- arguments$output
+data_dir <- arguments$data_dir
 
 tight <- coxph.control(eps = 1e-12, toler.chol = 1e-14, toler.inf = 1e-6, iter.max = 100)
 fit_crr <- function(...) crr(..., gtol = 1e-12, maxiter = 100)

@@ -25,13 +25,10 @@ suppressPackageStartupMessages({
 })
 
 here <- dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1]))
-source(file.path(here, "oracle_io.R"))  # write_data(), write_json()
-args <- commandArgs(trailingOnly = TRUE)
-if (length(args) < 1) stop("usage: Rscript km_aj_oracle.R OUTPUT.json [DATA_DIR]")
-output <- args[1]
-data_dir <- if (length(args) >= 2) args[2] else file.path("tests", "data", "survival")
-
-read_data <- function(name) read.csv(file.path(data_dir, paste0(name, ".csv")))
+source(file.path(here, "oracle_io.R"))  # oracle_arguments(), read_data(), write_data(), write_json()
+arguments <- oracle_arguments("km_aj_oracle.R")
+output <- arguments$output
+data_dir <- arguments$data_dir
 
 # ---------------------------------------------------------------- the cohort
 set.seed(20260117)

@@ -1,8 +1,20 @@
 # Reading and writing for the oracle scripts (sourced by each): data sets at 17 significant digits,
-# so R and awaken read the same numbers, and JSON without jsonlite (not in Debian's r-base-core).
+# so R and awaken read the same numbers, and JSON without jsonlite (not in Debian's r-base-core); the
+# scripts' shared command line.
 #
 #   here <- dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1]))
 #   source(file.path(here, "oracle_io.R"))
+
+# the command line of the oracles on the shared data sets, `Rscript SCRIPT OUTPUT.json [DATA_DIR]`:
+# list(output, data_dir), data_dir defaulting to tests/data/survival
+oracle_arguments <- function(script) {
+  args <- commandArgs(trailingOnly = TRUE)
+  if (length(args) < 1) stop(paste0("usage: Rscript ", script, " OUTPUT.json [DATA_DIR]"))
+  list(output = args[1], data_dir = if (length(args) >= 2) args[2] else file.path("tests", "data", "survival"))
+}
+
+# directory/name.csv (the calling script's data_dir by default) as a data frame
+read_data <- function(name, directory = data_dir) read.csv(file.path(directory, paste0(name, ".csv")))
 
 # frame -> directory/name.csv (the calling script's data_dir by default), doubles at 17 significant digits (the CSV is the data, not a rounding of it)
 write_data <- function(frame, name, directory = data_dir) {

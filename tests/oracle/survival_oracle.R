@@ -16,11 +16,10 @@ suppressPackageStartupMessages({
 })
 
 here <- dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1]))
-source(file.path(here, "oracle_io.R"))  # write_data(), write_json()
-args <- commandArgs(trailingOnly = TRUE)
-if (length(args) < 1) stop("usage: Rscript survival_oracle.R OUTPUT.json [DATA_DIR]")
-output <- args[1]
-data_dir <- if (length(args) >= 2) args[2] else file.path("tests", "data", "survival")
+source(file.path(here, "oracle_io.R"))  # oracle_arguments(), read_data(), write_data(), write_json()
+arguments <- oracle_arguments("survival_oracle.R")
+output <- arguments$output
+data_dir <- arguments$data_dir
 
 # ---------------------------------------------------------------- data sets
 
@@ -44,8 +43,6 @@ ties$event <- as.integer(ties$stop < 30 & runif(n) < 0.8)
 ties$start <- floor(runif(n) * 0.5 * ties$stop)
 ties$weight <- round(runif(n, 0.5, 2), 3)
 write_data(ties, "ties")
-
-read_data <- function(name) read.csv(file.path(data_dir, paste0(name, ".csv")))
 rossi <- read_data("rossi")
 heart <- read_data("heart")
 mgus <- read_data("mgus2")
