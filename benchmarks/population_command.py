@@ -38,6 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _roadrunner import simulate_individual  # noqa: E402  (benchmarks/_roadrunner.py: the peer's protocol)
+
 SOURCE = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SOURCE))  # this checkout's awaken, here and in the command (a worktree, say)
 
@@ -122,15 +125,7 @@ def _roadrunner(job: tuple[int, int, int, bool]) -> float:
     species = rr.model.getFloatingSpeciesIds()
     started = time.perf_counter()
     for params, controls, events in setups:
-        values = {**params, **controls}
-        for event in events:
-            for state, amount in event.state_increments.items():
-                values[f"dose_{state}"] = amount
-        rr.reset()
-        rr.setValues(list(values), list(values.values()))
-        guess = equations.initial_guess(values)
-        rr.model.setFloatingSpeciesAmounts(np.array([guess[s] for s in species]))
-        rr.simulate(times=times)
+        simulate_individual(rr, species, params, controls, events, times)
     return time.perf_counter() - started
 
 

@@ -31,8 +31,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _roadrunner import simulate_individual  # noqa: E402  (benchmarks/_roadrunner.py: the peer's protocol)
 
 
 def _setups(experiment: str, n: int, seed: int):
@@ -50,7 +54,6 @@ def _roadrunner_run(args: tuple[str, int, int, int, float, float, float]) -> tup
     import roadrunner
 
     from awaken.export.sbml import READOUT_PREFIX, sbml_string
-    from awaken.lung import equations
     from awaken.solvers.reference import PREEQUILIBRATION_DAYS
 
     scenario, setups = _setups(experiment, first + count, seed)
@@ -64,18 +67,7 @@ def _roadrunner_run(args: tuple[str, int, int, int, float, float, float]) -> tup
     results = []
     started = time.perf_counter()
     for params, controls, events in setups:
-        values = {**params, **controls}
-        for event in events:
-            for state, amount in event.state_increments.items():
-                values[f"dose_{state}"] = amount
-        # reset() returns time and species to their start; the individual's parameters and its
-        # starting amounts are then set as current values (the species' initial assignments follow
-        # the parameters, and setting init() values instead makes libRoadRunner regenerate the model).
-        rr.reset()
-        rr.setValues(list(values), list(values.values()))
-        guess = equations.initial_guess(values)
-        rr.model.setFloatingSpeciesAmounts(np.array([guess[s] for s in species]))
-        results.append(rr.simulate(times=times)[1:, 1])
+        results.append(simulate_individual(rr, species, params, controls, events, times)[1:, 1])
     return time.perf_counter() - started, np.array(results)
 
 
