@@ -320,3 +320,20 @@ def test_mechanisms_together_never_act_later_than_one_of_them_alone(block):
     merged = alone.merge(together, on="person_id", how="left", suffixes=("_b", "_ab"))
     assert merged.date_ab.notna().all()  # nobody loses a metastasis by adding a mechanism
     assert (pd.to_datetime(merged.date_ab) <= pd.to_datetime(merged.date_b)).all()
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--particles", "0"], "--particles = 0: must be >= 1"),
+    (["--seeds", "1.5"], "seeds"),
+    (["--combinations", "magic"], "unknown combination 'magic'"),
+    (["--n", "20000"], "needs n >= 40,000"),
+])
+def test_explain_on_the_command_line_refuses_bad_input_with_exit_2(tmp_path, args, expected):
+    from typer.testing import CliRunner
+
+    from awaken.cli import app
+
+    result = CliRunner().invoke(app, ["explain", *args, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2, result.output
+    assert expected in " ".join(result.output.split())
+    assert not (tmp_path / "run").exists()

@@ -199,7 +199,7 @@ def explain(
     target = out or default_out("explain")
     with user_errors(ctx):
         check_format(fmt)
-        seed_list = [int(s) for s in parse_numbers(seeds, "seeds", "2020,2021")]
+        seed_list = [int(s) if float(s).is_integer() else s for s in parse_numbers(seeds, "seeds", "2020,2021")]
         names = None if combinations is None else [c.strip() for c in combinations.split(",") if c.strip()]
         with progress_bars() as bars:
             result = run(n=n, seeds=seed_list, particles=particles, combinations=names, replicates=replicates,
