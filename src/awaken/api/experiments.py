@@ -32,7 +32,7 @@ from awaken.report.html import format_band, format_value
 from awaken.runs.directory import RunDirectory
 from awaken.runs.progress import ProgressFactory, progress_bars
 from awaken.runs.provenance import python_call
-from awaken.schemas import load_model
+from awaken.schemas import load_model, validate
 from awaken.targets import LAST_TARGET_DAY
 
 if TYPE_CHECKING:
@@ -130,21 +130,28 @@ def write_experiment_report(run: RunDirectory, results: Mapping[str, ExperimentR
 
 
 def score_targets(mice: int = 4, seed: int = 0, days: int = 60, *, engine: str = "reference",
+                  mechanisms: Mapping[str, bool] | None = None, parameters: Mapping[str, float] | None = None,
                   progress: bool | ProgressFactory = False) -> Scorecard:
     """The scorecard: the experiments the targets need, simulated, and every target scored.
 
     ``days`` must reach the last read-out of a target (28 d); human targets stay pending (they are
-    scored on a cohort by :func:`awaken.reproduce`).
+    scored on a cohort by :func:`awaken.reproduce`). ``mechanisms`` (switches) and ``parameters``
+    (overrides) are applied to every scored experiment, checked as in an experiment file: the
+    scorecard of a changed model.
 
     >>> card = score_targets(mice=1, days=28, engine="fast")
     >>> [s.id for s in card.mouse][:2]
     ['M1_mock_dormant', 'M2_onset_day3']
+    >>> without_cd4 = score_targets(mice=1, days=28, engine="fast", mechanisms={"cd4_suppression": False})
+    >>> "M8_cd4_maintains" in without_cd4.failed("mouse")
+    True
     """
     if isinstance(days, int) and not isinstance(days, bool) and days < LAST_TARGET_DAY:
         raise InputError.field("days", f"must be >= {LAST_TARGET_DAY} d (the last read-out of a target)", days)
     from awaken.scorecard import REQUIRED_EXPERIMENTS, score
 
-    experiments = [with_overrides(load_experiment(n), days=days, seed=seed, mice=mice) for n in REQUIRED_EXPERIMENTS]
+    experiments = [_changed(with_overrides(load_experiment(n), days=days, seed=seed, mice=mice), mechanisms, parameters)
+                   for n in REQUIRED_EXPERIMENTS]
     run_engine = _engine(engine)
     with progress_bars(progress) as bar:
         advance = bar("scoring targets", total=len(experiments) * experiments[0].mice, unit="mice")
@@ -152,6 +159,17 @@ def score_targets(mice: int = 4, seed: int = 0, days: int = 60, *, engine: str =
     from awaken.scorecard import Scorecard
 
     return Scorecard(tuple(score(results)))
+
+
+def _changed(experiment: Experiment, mechanisms: Mapping[str, bool] | None,
+             parameters: Mapping[str, float] | None) -> Experiment:
+    """The experiment with mechanism switches and parameter overrides added, re-validated."""
+    if not mechanisms and not parameters:
+        return experiment
+    data = experiment.model_dump(mode="python")
+    data["mechanisms"] = {**data["mechanisms"], **dict(mechanisms or {})}
+    data["parameters"] = {**data["parameters"], **dict(parameters or {})}
+    return validate(data, Experiment)
 
 
 def read_scorecard(run: str | Path) -> Scorecard:

@@ -1,0 +1,289 @@
+"""The dashboard in a real browser: every page loads without console errors, a control moves a plot,
+a bad value gets the schema's field-named message, long work is cached, and the server stays safe.
+
+The browser is Debian's headless Chromium driven by Playwright (no downloaded browser). Without
+Chromium the browser tests are skipped, saying so; with ``AWAKEN_REQUIRE_BROWSER=1`` (CI sets it and
+installs ``chromium``) they fail instead. Screenshots of every page are saved as test artefacts in
+``tests/artifacts/dashboard/`` (git-ignored; ``docs/images/dashboard-*.png`` are copies).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from awaken.dashboard.jobs import Jobs
+from awaken.dashboard.settings import inside, runs_folder
+from awaken.errors import InputError
+
+ARTIFACTS = Path(__file__).parent / "artifacts" / "dashboard"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PAGES = ("", "lung", "population", "cohort", "trials", "runs")
+#: Seconds a run may take in the browser tests (the first run also starts a Dask worker).
+RUN_SECONDS = 240
+
+
+# ---------------------------------------------------------------- without a browser
+def test_runs_folder_may_not_lie_in_awakens_own_tree(tmp_path):
+    src = Path(__file__).resolve().parents[1] / "src"
+    with pytest.raises(InputError, match="runs_folder .*awaken's own package or source tree"):
+        runs_folder(src / "runs")
+    assert runs_folder(tmp_path / "new").is_dir()
+
+
+def test_nothing_outside_the_runs_folder_is_read(tmp_path):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "link").symlink_to(tmp_path)
+    with pytest.raises(InputError, match="outside the dashboard's runs folder"):
+        inside(tmp_path / "runs", "../secret")
+    with pytest.raises(InputError, match="outside the dashboard's runs folder"):
+        inside(tmp_path / "runs", "link")
+
+
+def test_a_cancelled_job_stops_at_its_next_progress_report_and_is_not_cached():
+    jobs = Jobs(inline=True)
+    reports = []
+
+    def work(job):
+        advance = job.factory("steps", 1000, "steps")
+        for _ in range(1000):
+            time.sleep(0.01)
+            reports.append(1)
+            advance(1)
+        return "finished"
+
+    try:
+        job = jobs.submit("slow", "slow work", work)
+        time.sleep(0.3)
+        job.cancel()
+        assert job.wait(5).status == "cancelled" and job.result is None
+        assert len(reports) < 1000
+        assert jobs.get("slow") is None  # not cached: the next submit runs again
+    finally:
+        jobs.close()
+
+
+def test_bad_options_exit_2_naming_the_flag(tmp_path):
+    from typer.testing import CliRunner
+
+    from awaken.cli import app
+
+    result = CliRunner().invoke(app, ["dashboard", "--port", "0", "--runs-folder", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--port = 0: must be >= 1 and <= 65535" in result.output
+
+
+# ---------------------------------------------------------------- in a browser
+def _chromium() -> str:
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        path = None
+    if path is None:
+        if os.environ.get("AWAKEN_REQUIRE_BROWSER"):
+            pytest.fail("AWAKEN_REQUIRE_BROWSER is set but Chromium (Debian's chromium) or Playwright is missing")
+        pytest.skip("no Chromium: install Debian's chromium (apt-get install chromium) for the browser tests")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    """``awaken dashboard`` as a user starts it (a LocalCluster of one worker), in a fresh runs folder."""
+    chromium = _chromium()
+    runs = tmp_path_factory.mktemp("dashboard-runs")
+    port = _free_port()
+    log = open(runs.parent / "dashboard.log", "w")  # noqa: SIM115 - closed below
+    started = time.monotonic()
+    server = subprocess.Popen([sys.executable, "-m", "awaken.cli", "dashboard", "--port", str(port), "--runs-folder",
+                               str(runs), "--workers", "1"], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(url, timeout=1)
+                break
+            except OSError:
+                if server.poll() is not None:
+                    raise RuntimeError(f"the dashboard stopped: {(runs.parent / 'dashboard.log').read_text()}")
+                time.sleep(0.1)
+        print(f"\ndashboard up in {time.monotonic() - started:.1f} s; screenshots in {ARTIFACTS}")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        yield {"url": url, "runs": runs, "chromium": chromium}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture
+def browser_page(dashboard):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=dashboard["chromium"], args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.errors = errors
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+#: The text of an element and of every shadow root below it (Panel draws its components in shadow DOM).
+_DEEP_TEXT = """e => { const walk = n => (['STYLE', 'SCRIPT'].includes(n.tagName) ? '' :
+    (n.shadowRoot ? walk(n.shadowRoot) : '') +
+    Array.from(n.childNodes).map(c => c.nodeType === 3 ? c.textContent : walk(c)).join(' ')); return walk(e); }"""
+
+
+def _text(locator) -> str:
+    return " ".join(locator.first.evaluate(_DEEP_TEXT).split())
+
+
+def _eventually(condition, seconds: float = 15) -> None:
+    """Wait for what the server sent to be drawn."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not drawn in time"
+        time.sleep(0.2)
+
+
+def _open(page, dashboard, route: str) -> float:
+    started = time.monotonic()
+    page.goto(dashboard["url"] + route)
+    page.wait_for_selector(".nav", timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    return time.monotonic() - started
+
+
+def _run(page, name: str) -> str:
+    """Click a page's Run and wait until its job is done (or taken from the cache); the status line."""
+    status = page.locator(f".status-{name}")
+    previous = _text(status)
+    page.locator(f".run-{name} button").click()
+    changed = time.monotonic() + 10
+    while _text(status) == previous and time.monotonic() < changed:  # the click has reached the server
+        time.sleep(0.1)
+    deadline = time.monotonic() + RUN_SECONDS
+    while time.monotonic() < deadline:
+        text = _text(status)
+        if ": done" in text or "from the cache" in text:
+            return text
+        error = page.locator(f".error-{name}")
+        if error.is_visible():
+            raise AssertionError(_text(error))
+        time.sleep(0.25)
+    raise AssertionError(f"{name}: not done in {RUN_SECONDS} s ({_text(status)})")
+
+
+def test_every_page_loads_without_console_errors(dashboard, browser_page):
+    times = {}
+    for route in PAGES:
+        times[route or "index"] = _open(browser_page, dashboard, route)
+        assert browser_page.errors == [], (route, browser_page.errors)
+        browser_page.screenshot(path=ARTIFACTS / f"page-{route or 'index'}.png", full_page=True)
+    print("page load times (s):", {k: round(v, 2) for k, v in times.items()})
+    trials = browser_page.locator(".trials-absent")
+    if trials.count():
+        assert "trials: not available in this version" in _text(trials)
+
+
+def test_a_bad_value_shows_the_field_named_error(dashboard, browser_page):
+    _open(browser_page, dashboard, "lung")
+    mice = browser_page.locator(".lung-mice input")
+    mice.fill("0")
+    mice.press("Enter")
+    browser_page.locator(".run-lung button").click()
+    error = browser_page.locator(".error-lung")
+    error.wait_for(state="visible", timeout=10_000)
+    assert "mice = 0: must be >= 1 and <= 1000 mice" in _text(error)  # the CLI's and the API's words
+    browser_page.screenshot(path=ARTIFACTS / "lung-error.png", full_page=True)
+    mice.fill("500")
+    mice.press("Enter")
+    browser_page.locator(".run-lung button").click()
+    browser_page.wait_for_function("() => true")
+    time.sleep(0.5)
+    assert "mice = 500: the dashboard runs at most 16" in _text(error)
+    assert browser_page.errors == []
+
+
+@pytest.mark.slow
+def test_the_lung_runs_and_a_changed_control_changes_the_plot(dashboard, browser_page):
+    _open(browser_page, dashboard, "lung")
+    first = _run(browser_page, "lung")
+    browser_page.locator(".lung-scorecard .verdict").first.wait_for(timeout=10_000)
+    assert "FAIL" not in _text(browser_page.locator(".lung-scorecard"))
+    time.sleep(1)
+    before = browser_page.locator(".plot-dcc-burden").screenshot()
+    browser_page.screenshot(path=ARTIFACTS / "lung-influenza.png", full_page=True)
+    # switch off CD4 suppression: the curves move and the scorecard says which targets need it
+    browser_page.locator(".lung-mechanisms-cd4_suppression input").uncheck()
+    _run(browser_page, "lung")
+    time.sleep(1)
+    after = browser_page.locator(".plot-dcc-burden").screenshot()
+    assert before != after
+    _eventually(lambda: "FAIL" in _text(browser_page.locator(".lung-scorecard")))
+    browser_page.screenshot(path=ARTIFACTS / "lung-no-cd4-suppression.png", full_page=True)
+    # the same scenario again comes back from the cache at once
+    browser_page.locator(".lung-mechanisms-cd4_suppression input").check()
+    started = time.monotonic()
+    assert "from the cache" in _run(browser_page, "lung")
+    print(f"lung: first run {first!r}; cached run shown in {time.monotonic() - started:.2f} s")
+    assert browser_page.errors == []
+
+
+@pytest.mark.slow
+def test_the_population_page_draws_distributions(dashboard, browser_page):
+    _open(browser_page, dashboard, "population")
+    browser_page.locator(".population-n input").fill("200")
+    browser_page.locator(".population-n input").press("Enter")
+    _run(browser_page, "population")
+    assert "acceptance rate" in _text(browser_page.locator(".population-summary"))
+    time.sleep(1)
+    before = browser_page.locator(".plot-population").screenshot()
+    browser_page.locator(".population-readout select").select_option("il6_pg_per_ml")
+    time.sleep(1.5)
+    assert browser_page.locator(".plot-population").screenshot() != before
+    browser_page.screenshot(path=ARTIFACTS / "population.png", full_page=True)
+    assert browser_page.errors == []
+
+
+@pytest.mark.slow
+def test_the_cohort_page_runs_both_designs_and_the_run_is_browsable(dashboard, browser_page):
+    _open(browser_page, dashboard, "cohort")
+    browser_page.locator(".cohort-n input").fill("20000")
+    browser_page.locator(".cohort-n input").press("Enter")
+    _run(browser_page, "cohort")
+    results = _text(browser_page.locator(".cohort-results"))
+    assert "odds ratio" in results and "lung metastasis" in results
+    browser_page.screenshot(path=ARTIFACTS / "cohort.png", full_page=True)
+    runs = [p.name for p in dashboard["runs"].iterdir()]
+    assert len(runs) == 1 and runs[0].startswith("dashboard-cohort-")
+    _open(browser_page, dashboard, "runs")
+    browser_page.locator(".runs-choice select").select_option(runs[0])
+    time.sleep(1)
+    assert "cohort" in _text(browser_page.locator(".runs-table"))
+    assert "patients" in _text(browser_page.locator(".runs-files"))
+    browser_page.screenshot(path=ARTIFACTS / "runs.png", full_page=True)
+    assert browser_page.errors == []
