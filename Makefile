@@ -20,6 +20,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 
 demo: install
 	$(BIN)/awaken reproduce --out runs/demo --overwrite
+	@echo "Dashboard: $(BIN)/awaken dashboard   then open http://127.0.0.1:5006/ (Ctrl-C stops it; docs/dashboard.md)"
 
 test: install
 	$(BIN)/pytest

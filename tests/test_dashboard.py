@@ -4,7 +4,8 @@ a bad value gets the schema's field-named message, long work is cached, and the 
 The browser is Debian's headless Chromium driven by Playwright (no downloaded browser). Without
 Chromium the browser tests are skipped, saying so; with ``AWAKEN_REQUIRE_BROWSER=1`` (CI sets it and
 installs ``chromium``) they fail instead. Screenshots of every page are saved as test artefacts in
-``tests/artifacts/dashboard/`` (git-ignored; ``docs/images/dashboard-*.png`` are copies).
+``tests/artifacts/dashboard/`` (git-ignored); ``AWAKEN_UPDATE_SCREENSHOTS=1`` also writes the ones
+``docs/dashboard.md`` shows (``docs/figures/dashboard-*.png``, reduced to 256 colours).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from awaken.dashboard.settings import inside, runs_folder
 from awaken.errors import InputError
 
 ARTIFACTS = Path(__file__).parent / "artifacts" / "dashboard"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "figures"
+#: Screenshots docs/dashboard.md shows.
+DOCUMENTED = {"page-index", "lung-no-cd4-suppression", "lung-error", "population", "cohort", "runs", "page-trials"}
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAGES = ("", "lung", "population", "cohort", "trials", "runs")
@@ -161,6 +165,16 @@ def _text(locator) -> str:
     return " ".join(locator.first.evaluate(_DEEP_TEXT).split())
 
 
+def _shot(page, name: str) -> None:
+    """A screenshot as a test artefact (and, on request, for the documentation)."""
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=path, full_page=True)
+    if os.environ.get("AWAKEN_UPDATE_SCREENSHOTS") and name in DOCUMENTED:
+        from PIL import Image
+
+        Image.open(path).convert("RGB").quantize(256).save(DOCS / f"dashboard-{name}.png", optimize=True)
+
+
 def _eventually(condition, seconds: float = 15) -> None:
     """Wait for what the server sent to be drawn."""
     deadline = time.monotonic() + seconds
@@ -202,7 +216,7 @@ def test_every_page_loads_without_console_errors(dashboard, browser_page):
     for route in PAGES:
         times[route or "index"] = _open(browser_page, dashboard, route)
         assert browser_page.errors == [], (route, browser_page.errors)
-        browser_page.screenshot(path=ARTIFACTS / f"page-{route or 'index'}.png", full_page=True)
+        _shot(browser_page, f"page-{route or 'index'}")
     print("page load times (s):", {k: round(v, 2) for k, v in times.items()})
     trials = browser_page.locator(".trials-absent")
     if trials.count():
@@ -218,7 +232,7 @@ def test_a_bad_value_shows_the_field_named_error(dashboard, browser_page):
     error = browser_page.locator(".error-lung")
     error.wait_for(state="visible", timeout=10_000)
     assert "mice = 0: must be >= 1 and <= 1000 mice" in _text(error)  # the CLI's and the API's words
-    browser_page.screenshot(path=ARTIFACTS / "lung-error.png", full_page=True)
+    _shot(browser_page, "lung-error")
     mice.fill("500")
     mice.press("Enter")
     browser_page.locator(".run-lung button").click()
@@ -236,7 +250,7 @@ def test_the_lung_runs_and_a_changed_control_changes_the_plot(dashboard, browser
     assert "FAIL" not in _text(browser_page.locator(".lung-scorecard"))
     time.sleep(1)
     before = browser_page.locator(".plot-dcc-burden").screenshot()
-    browser_page.screenshot(path=ARTIFACTS / "lung-influenza.png", full_page=True)
+    _shot(browser_page, "lung-influenza")
     # switch off CD4 suppression: the curves move and the scorecard says which targets need it
     browser_page.locator(".lung-mechanisms-cd4_suppression input").uncheck()
     _run(browser_page, "lung")
@@ -244,7 +258,7 @@ def test_the_lung_runs_and_a_changed_control_changes_the_plot(dashboard, browser
     after = browser_page.locator(".plot-dcc-burden").screenshot()
     assert before != after
     _eventually(lambda: "FAIL" in _text(browser_page.locator(".lung-scorecard")))
-    browser_page.screenshot(path=ARTIFACTS / "lung-no-cd4-suppression.png", full_page=True)
+    _shot(browser_page, "lung-no-cd4-suppression")
     # the same scenario again comes back from the cache at once
     browser_page.locator(".lung-mechanisms-cd4_suppression input").check()
     started = time.monotonic()
@@ -265,7 +279,7 @@ def test_the_population_page_draws_distributions(dashboard, browser_page):
     browser_page.locator(".population-readout select").select_option("il6_pg_per_ml")
     time.sleep(1.5)
     assert browser_page.locator(".plot-population").screenshot() != before
-    browser_page.screenshot(path=ARTIFACTS / "population.png", full_page=True)
+    _shot(browser_page, "population")
     assert browser_page.errors == []
 
 
@@ -277,7 +291,8 @@ def test_the_cohort_page_runs_both_designs_and_the_run_is_browsable(dashboard, b
     _run(browser_page, "cohort")
     results = _text(browser_page.locator(".cohort-results"))
     assert "odds ratio" in results and "lung metastasis" in results
-    browser_page.screenshot(path=ARTIFACTS / "cohort.png", full_page=True)
+    time.sleep(2)  # the incidence curves are drawn after the tables
+    _shot(browser_page, "cohort")
     runs = [p.name for p in dashboard["runs"].iterdir()]
     assert len(runs) == 1 and runs[0].startswith("dashboard-cohort-")
     _open(browser_page, dashboard, "runs")
@@ -285,5 +300,5 @@ def test_the_cohort_page_runs_both_designs_and_the_run_is_browsable(dashboard, b
     time.sleep(1)
     assert "cohort" in _text(browser_page.locator(".runs-table"))
     assert "patients" in _text(browser_page.locator(".runs-files"))
-    browser_page.screenshot(path=ARTIFACTS / "runs.png", full_page=True)
+    _shot(browser_page, "runs")
     assert browser_page.errors == []

@@ -8,6 +8,8 @@ interrupted; then it cancels what still runs and stops the cluster it started.
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +98,10 @@ def serve(port: int = 5006, host: str = "127.0.0.1", runs: str | Path = "runs", 
     server = pn.serve(make_routes(context), port=settings.port, address=settings.host, show=False, start=False,
                       websocket_origin=[f"{settings.host}:{settings.port}", f"localhost:{settings.port}"]
                       if settings.host in ("127.0.0.1", "localhost") else "*", title="awaken dashboard")
+    def stop(*_: Any) -> None:  # SIGTERM ends the server as Ctrl-C does: jobs cancelled, cluster stopped
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
     try:
         try:
             server.start()
@@ -110,3 +116,5 @@ def serve(port: int = 5006, host: str = "127.0.0.1", runs: str | Path = "runs", 
     finally:
         server.stop()
         jobs.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -38,6 +38,8 @@ class JobPanel:
         self.cancel.on_click(lambda _: self._cancel())
         self.errors = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=[f"error-{name}", "input-error"])
         self.panel = pn.Column(pn.Row(self.progress, self.cancel), self.status, self.errors)
+        if pn.state.curdoc is not None:  # a closed browser tab stops the polling (the job itself runs on)
+            pn.state.on_session_destroyed(lambda _: self._stop())
 
     def refuse(self, error: InputError) -> None:
         """Show an input error (the schema's field-named problems) and nothing else."""
