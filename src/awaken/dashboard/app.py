@@ -85,6 +85,15 @@ def make_routes(context: Context) -> dict[str, Callable[[], Any]]:
     return {"/": _index(context), **{f"/{route}": _page(route, context) for route in PAGES}}
 
 
+def _origins(host: str, port: int) -> list[str]:
+    """Pages allowed to open the dashboard's websocket: those of the address it serves."""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return [f"127.0.0.1:{port}", f"localhost:{port}"]
+    if host in ("0.0.0.0", "::"):
+        return [f"*:{port}"]
+    return [f"{host}:{port}"]
+
+
 def serve(port: int = 5006, host: str = "127.0.0.1", runs: str | Path = "runs", *, scheduler: str | None = None,
           workers: int = 2, inline: bool = False, ready: Callable[[str], None] | None = None) -> None:
     """Serve the dashboard at ``http://host:port/`` until interrupted (bad settings: :class:`InputError`)."""
@@ -96,8 +105,7 @@ def serve(port: int = 5006, host: str = "127.0.0.1", runs: str | Path = "runs", 
     pn.extension(notifications=False)
     url = f"http://{'[' + settings.host + ']' if ':' in settings.host else settings.host}:{settings.port}/"
     server = pn.serve(make_routes(context), port=settings.port, address=settings.host, show=False, start=False,
-                      websocket_origin=[f"{settings.host}:{settings.port}", f"localhost:{settings.port}"]
-                      if settings.host in ("127.0.0.1", "localhost") else "*", title="awaken dashboard")
+                      websocket_origin=_origins(settings.host, settings.port), title="awaken dashboard")
     def stop(*_: Any) -> None:  # SIGTERM ends the server as Ctrl-C does: jobs cancelled, cluster stopped
         raise KeyboardInterrupt
 
