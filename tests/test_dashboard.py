@@ -84,6 +84,65 @@ def test_bad_options_exit_2_naming_the_flag(tmp_path):
     result = CliRunner().invoke(app, ["dashboard", "--port", "0", "--runs-folder", str(tmp_path)])
     assert result.exit_code == 2
     assert "--port = 0: must be >= 1 and <= 65535" in result.output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["dashboard", "--port", str(port), "--runs-folder", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"--port = {port}: cannot be served on 127.0.0.1:{port}" in result.output
+
+
+def test_the_trials_page_says_what_it_lacks_and_calls_the_trials_api_once_it_exists(monkeypatch):
+    """Without awaken.api.trials: the page says so. With one (a stand-in here, shaped as the trials issue
+    plans it): a form from SCHEMAS["trial"], run_trial in a background job, curves by arm."""
+    import importlib.machinery
+    import types
+
+    import pandas as pd
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from awaken.api.settings import SCHEMAS
+    from awaken.dashboard.app import Context
+    from awaken.dashboard.pages import trials
+
+    jobs = Jobs(inline=True)
+    try:
+        context = Context(Path("."), jobs)
+        if not trials.available():
+            assert "trials: not available in this version" in trials.TrialsPage(context).panel[0].object
+
+        class TrialSpec(BaseModel):
+            model_config = ConfigDict(extra="forbid")
+            name: str = "il6r_timing"
+            start_day: float = Field(3.0, ge=0, le=28, json_schema_extra={"unit": "d"})
+
+        calls = []
+
+        def run_trial(spec, progress=False):
+            calls.append(spec)
+            outcomes = pd.DataFrame({"arm": ["control", "control", "treated", "treated"], "day": [0, 28, 0, 28],
+                                     "dcc_count": [1.0, 100.0, 1.0, 10.0]})
+            return types.SimpleNamespace(outcomes=outcomes, summary=outcomes.groupby("arm").last().reset_index())
+
+        stand_in = types.ModuleType("awaken.api.trials")
+        stand_in.__spec__ = importlib.machinery.ModuleSpec("awaken.api.trials", None)
+        stand_in.run_trial = run_trial
+        monkeypatch.setitem(sys.modules, "awaken.api.trials", stand_in)
+        monkeypatch.setitem(SCHEMAS, "trial", TrialSpec)
+        assert trials.available()
+        page = trials.TrialsPage(context)
+        page.form.widgets[("start_day",)].value = 99.0
+        page.run()
+        assert "start_day = 99.0: must be >= 0 and <= 28 d" in page.jobs.errors.object and not calls
+        page.form.widgets[("start_day",)].value = 9.0
+        page.run()
+        page.jobs.job.wait(10)
+        page.jobs._poll()
+        assert calls[0].start_day == 9.0 and page.jobs.job.status == "done"
+        assert list(page.summary.object["arm"]) == ["control", "treated"]
+    finally:
+        jobs.close()
 
 
 # ---------------------------------------------------------------- in a browser

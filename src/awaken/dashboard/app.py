@@ -8,7 +8,9 @@ interrupted; then it cancels what still runs and stops the cluster it started.
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -104,18 +106,22 @@ def serve(port: int = 5006, host: str = "127.0.0.1", runs: str | Path = "runs", 
     context = Context(folder, jobs)
     pn.extension(notifications=False)
     url = f"http://{'[' + settings.host + ']' if ':' in settings.host else settings.host}:{settings.port}/"
-    server = pn.serve(make_routes(context), port=settings.port, address=settings.host, show=False, start=False,
-                      websocket_origin=_origins(settings.host, settings.port), title="awaken dashboard")
+    try:
+        server = pn.serve(make_routes(context), port=settings.port, address=settings.host, show=False, start=False,
+                          websocket_origin=_origins(settings.host, settings.port), title="awaken dashboard")
+    except OSError as err:  # checked before anything runs: the port taken or not allowed, an unknown address
+        jobs.close()
+        field = "host" if isinstance(err, socket.gaierror) or err.errno == errno.EADDRNOTAVAIL else "port"
+        value = settings.host if field == "host" else settings.port
+        raise InputError.field(field, f"cannot be served on {settings.host}:{settings.port} "
+                                      f"({err.strerror or err})", value) from None
+
     def stop(*_: Any) -> None:  # SIGTERM ends the server as Ctrl-C does: jobs cancelled, cluster stopped
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
     try:
-        try:
-            server.start()
-        except OSError as err:
-            raise InputError.field("port", f"cannot be served on {settings.host} ({err.strerror or err})",
-                                   settings.port) from None
+        server.start()
         if ready is not None:
             ready(url)
         server.io_loop.start()

@@ -33,7 +33,7 @@ class JobPanel:
         self.progress = pn.indicators.Progress(value=0, max=1000, width=300, visible=False,
                                                css_classes=[f"progress-{name}"])
         self.status = pn.pane.Markdown("", css_classes=[f"status-{name}"], margin=(0, 10))
-        self.cancel = pn.widgets.Button(label="Cancel", button_type="warning", visible=False,
+        self.cancel = pn.widgets.Button(label="Cancel", color="warning", visible=False,
                                         css_classes=[f"cancel-{name}"])
         self.cancel.on_click(lambda _: self._cancel())
         self.errors = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=[f"error-{name}", "input-error"])

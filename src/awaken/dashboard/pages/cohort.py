@@ -37,7 +37,7 @@ class CohortPage:
                                      description=describe_field(self.settings, "n"), css_classes=["cohort-n"])
         self.seed = pn.widgets.IntInput(label="seed", value=1, description=describe_field(self.settings, "seed"),
                                         css_classes=["cohort-seed"])
-        self.run_button = pn.widgets.Button(label="Run", button_type="primary", css_classes=["run-cohort"])
+        self.run_button = pn.widgets.Button(label="Run", color="primary", css_classes=["run-cohort"])
         self.run_button.on_click(lambda _: self.run())
         self.jobs = JobPanel("cohort", self.show)
         self.results = pn.pane.HTML("", css_classes=["cohort-results"], sizing_mode="stretch_width")

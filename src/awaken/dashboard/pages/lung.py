@@ -64,7 +64,7 @@ class LungPage:
         frame = pd.DataFrame([{"parameter": p.name, "value": p.value, "unit": p.unit,
                                "range": f"{p.range[0]:g}-{p.range[1]:g}", "cv": p.cv, "source": p.source}
                               for p in table])
-        self.run_button = pn.widgets.Button(label="Run", button_type="primary", css_classes=["run-lung"])
+        self.run_button = pn.widgets.Button(label="Run", color="primary", css_classes=["run-lung"])
         self.run_button.on_click(lambda _: self.run())
         self.jobs = JobPanel("lung", self.show)
         self.figures = {title: pn.pane.Bokeh(plots.empty(title), css_classes=[f"plot-{_slug(title)}"])

@@ -39,7 +39,7 @@ class PopulationPage:
         self.readout = pn.widgets.Select(label="read-out", options=list(LUNG_READOUTS), value="dcc_count",
                                          css_classes=["population-readout"])
         self.day = pn.widgets.Select(label="day", options=[], css_classes=["population-day"])
-        self.run_button = pn.widgets.Button(label="Run", button_type="primary", css_classes=["run-population"])
+        self.run_button = pn.widgets.Button(label="Run", color="primary", css_classes=["run-population"])
         self.run_button.on_click(lambda _: self.run())
         self.jobs = JobPanel("population", self.show)
         self.summary = pn.pane.Markdown("", css_classes=["population-summary"])

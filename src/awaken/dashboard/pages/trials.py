@@ -65,7 +65,7 @@ class TrialsPage:
             self.form.load(self.schema().model_dump(mode="json"))
         except Exception:  # a schema without defaults for every field: an empty form
             pass
-        self.run_button = pn.widgets.Button(label="Run", button_type="primary", css_classes=["run-trial"])
+        self.run_button = pn.widgets.Button(label="Run", color="primary", css_classes=["run-trial"])
         self.run_button.on_click(lambda _: self.run())
         self.jobs = JobPanel("trial", self.show)
         self.summary = pn.pane.DataFrame(pd.DataFrame(), index=False, css_classes=["trial-summary"])
