@@ -327,7 +327,7 @@ def test_the_lung_runs_and_a_changed_control_changes_the_plot(dashboard, browser
 
 
 @pytest.mark.slow
-def test_the_population_page_draws_distributions(dashboard, browser_page):
+def test_the_population_page_draws_distributions_and_a_run_can_be_cancelled(dashboard, browser_page):
     _open(browser_page, dashboard, "population")
     browser_page.locator(".population-n input").fill("200")
     browser_page.locator(".population-n input").press("Enter")
@@ -339,6 +339,17 @@ def test_the_population_page_draws_distributions(dashboard, browser_page):
     time.sleep(1.5)
     assert browser_page.locator(".plot-population").screenshot() != before
     _shot(browser_page, "population")
+    # a long run shows its progress and can be cancelled: the page stops waiting, the plot stays as it was
+    drawn = browser_page.locator(".plot-population").screenshot()
+    browser_page.locator(".population-n input").fill("5000")
+    browser_page.locator(".population-n input").press("Enter")
+    browser_page.locator(".run-population button").click()
+    cancel = browser_page.locator(".cancel-population button")
+    cancel.wait_for(state="visible", timeout=10_000)
+    assert browser_page.locator("progress.progress-population").is_visible()
+    cancel.click()
+    _eventually(lambda: "cancelled" in _text(browser_page.locator(".status-population")))
+    assert browser_page.locator(".plot-population").screenshot() == drawn
     assert browser_page.errors == []
 
 
