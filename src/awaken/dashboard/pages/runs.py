@@ -82,6 +82,6 @@ class RunsPage:
             return
         path = inside(self.folder, name)
         self.provenance.object = self.runs[name]
-        files = sorted(p for p in path.rglob("*") if p.is_file())[:200]
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())[:200]  # no links out
         self.files.object = "**Files**\n\n" + "\n".join(f"- `{p.relative_to(path)}` ({p.stat().st_size:,} bytes)"
                                                       for p in files)
