@@ -3,8 +3,8 @@
 The pydantic schemas (:data:`awaken.api.settings.SCHEMAS`, the cohort's scenario) are the one place
 where a field's description, range and unit live; :class:`SchemaForm` walks a schema and makes the
 widget each field calls for (a choice for a ``Literal``, a switch for a flag, a number box for a
-number, a fieldset for a nested model, a few slots for a list of models, one box per key for a
-mapping). The form gives back plain data and :func:`check` validates it with
+number, a text box of comma-separated numbers for a sequence of them, a fieldset for a nested
+model, a few slots for a list of models, one box per key for a mapping). The form gives back plain data and :func:`check` validates it with
 :func:`awaken.schemas.validate`, so a bad value is refused with the same field-named message the
 command line and the Python API give (``mice = 0: must be >= 1 and <= 1000 mice``).
 
@@ -131,6 +131,10 @@ class SchemaForm:
             return pn.widgets.FloatInput(label=label, description=tip, css_classes=css)
         if annotation in (str, dt.date):
             return pn.widgets.TextInput(label=label, description=tip, css_classes=css)
+        if get_origin(annotation) in (tuple, list) and _strip(get_args(annotation)[0])[0] in (int, float):
+            widget = pn.widgets.TextInput(label=f"{label} (comma-separated)", description=tip, css_classes=css)
+            widget.numbers = True  # read back as a list of numbers
+            return widget
         return None
 
     # ------------------------------------------------------------ values
@@ -149,6 +153,8 @@ class SchemaForm:
                 value = _get(values, path)
                 if isinstance(widget, pn.widgets.Checkbox):
                     widget.value = bool(value)
+                elif getattr(widget, "numbers", False):
+                    widget.value = ", ".join(f"{v:g}" for v in value or ())
                 elif isinstance(widget, pn.widgets.TextInput):
                     widget.value = "" if value is None else str(value)
                 elif isinstance(widget, pn.widgets.Select):
@@ -168,7 +174,9 @@ class SchemaForm:
                 _set(out, path[:-1], {w.label.split(".", 1)[1]: w.value for w in widget[1:]})
             else:
                 value = widget.value
-                if isinstance(widget, pn.widgets.TextInput) and value == "":
+                if getattr(widget, "numbers", False):
+                    value = _numbers(value, ".".join(str(p) for p in path))
+                elif isinstance(widget, pn.widgets.TextInput) and value == "":
                     value = None
                 _set(out, path, value)
         for path in sorted(absent, key=lambda p: [str(x) for x in p], reverse=True):
@@ -178,6 +186,14 @@ class SchemaForm:
     @property
     def panel(self) -> Any:
         return self._panel
+
+
+def _numbers(text: str, field: str) -> list[float]:
+    """Comma-separated numbers, as the command line reads them (``--output-days 0,15,28``)."""
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError.field(field, "give comma-separated numbers, e.g. 0,15,28", text) from None
 
 
 def _get(data: Any, path: Path) -> Any:

@@ -38,10 +38,11 @@ def lung_task(what: str, experiment_json: str, engine: str, progress: Any = Fals
     return card.to_records()
 
 
-def population_task(experiment_json: str, n: int, seed: int, output_days: list[float], envelope: bool,
-                    progress: Any = False) -> dict[str, Any]:
-    """A virtual population's read-outs and its acceptance by the physiological envelope."""
-    population = simulate_population(_experiment(experiment_json), n=n, seed=seed, output_days=output_days,
-                                     envelope=envelope, progress=progress)
+def population_task(experiment_json: str, settings_json: str, envelope: bool, progress: Any = False) -> dict[str, Any]:
+    """A virtual population (settings: the population schema as JSON) and its acceptance by the envelope."""
+    settings = SCHEMAS["population"].model_validate_json(settings_json)
+    population = simulate_population(_experiment(experiment_json), n=settings.n, seed=settings.seed,
+                                     output_days=list(settings.output_days), days=settings.days, envelope=envelope,
+                                     variability=settings.variability, rtol=settings.rtol, progress=progress)
     return {"readouts": population.readouts, "accepted": population.accepted, "candidates": population.candidates,
             "acceptance_rate": population.acceptance_rate}

@@ -1,5 +1,9 @@
 """The virtual-population page: distributions of read-outs over many individuals, and how many the
-physiological envelope accepted (:func:`awaken.simulate_population`, the compiled solver)."""
+physiological envelope accepted (:func:`awaken.simulate_population`, the compiled solver).
+
+The settings form is made from the population schema (``awaken population``'s: size, seed, read-out
+days, run length, tolerance, variability); the run is cached by the experiment's SHA-256 and the
+settings."""
 
 from __future__ import annotations
 
@@ -10,11 +14,11 @@ import panel as pn
 from awaken.api.experiments import list_experiments, load_experiment
 from awaken.api.settings import SCHEMAS
 from awaken.dashboard import plots
+from awaken.dashboard.forms import SchemaForm, check
 from awaken.dashboard.pages import JobPanel
 from awaken.dashboard.settings import check_cap
 from awaken.dashboard.tasks import LUNG_READOUTS, population_task
-from awaken.errors import InputError, Problem
-from awaken.schemas import describe_field, validate
+from awaken.errors import InputError
 
 __all__ = ["PopulationPage"]
 
@@ -22,17 +26,11 @@ __all__ = ["PopulationPage"]
 class PopulationPage:
     def __init__(self, context: Any) -> None:
         self.context = context
-        settings = SCHEMAS["population"]
-        self.settings = settings
+        self.settings = SCHEMAS["population"]
         self.choice = pn.widgets.Select(label="experiment", options=list(list_experiments()), value="influenza",
                                         css_classes=["population-experiment"])
-        self.n = pn.widgets.IntInput(label=f"n (1-{context.caps['population.n']:,}) [individuals]", value=500,
-                                     description=describe_field(settings, "n"), css_classes=["population-n"])
-        self.seed = pn.widgets.IntInput(label="seed", value=1, description=describe_field(settings, "seed"),
-                                        css_classes=["population-seed"])
-        self.days = pn.widgets.TextInput(label="output days [d] (comma-separated)", value="0, 9, 15, 28, 60",
-                                         description=describe_field(settings, "output_days"),
-                                         css_classes=["population-days"])
+        self.form = SchemaForm(self.settings, css_prefix="population")
+        self.form.load({**self.settings(n=500, seed=1).model_dump(mode="json"), "output_days": [0, 9, 15, 28, 60]})
         self.envelope = pn.widgets.Checkbox(label="physiological envelope (virus below detection by 14 dpi, peak "
                                                   "IL-6 20-5,000 pg/mL)", value=True,
                                             css_classes=["population-envelope"])
@@ -47,34 +45,29 @@ class PopulationPage:
         self.result: dict[str, Any] | None = None
         self.readout.param.watch(lambda _: self.draw(), "value")
         self.day.param.watch(lambda _: self.draw(), "value")
+        caps = (f"The dashboard simulates at most {context.caps['population.n']:,} individuals and "
+                f"{context.caps['population.output_days']} read-out days (`awaken population` takes more).")
         self.panel = pn.Row(
-            pn.Column(pn.pane.Markdown("### Virtual population"), self.choice, self.n, self.seed, self.days,
+            pn.Column(pn.pane.Markdown(f"### Virtual population\n{caps}"), self.choice, self.form.panel,
                       self.envelope, self.run_button, self.jobs.panel, width=430),
             pn.Column(self.summary, pn.Row(self.readout, self.day), self.figure))
 
-    def _output_days(self) -> list[float]:
-        try:
-            return [float(x) for x in self.days.value.split(",") if x.strip()]
-        except ValueError:
-            raise InputError.field("output_days", "give comma-separated numbers, e.g. 0,15,28",
-                                   self.days.value) from None
-
     def run(self) -> None:
         try:
-            days = self._output_days()
-            checked = validate({"n": self.n.value, "seed": self.seed.value, "output_days": days}, self.settings)
-            check_cap("n", checked.n, "population.n")
-            if len(days) > self.context.caps["population.output_days"]:
-                raise InputError(Problem("output_days", f"the dashboard reads out at most "
-                                         f"{self.context.caps['population.output_days']} days", days))
+            settings = check(self.form.data(), self.settings)
+            check_cap("n", settings.n, "population.n")
+            if len(settings.output_days) > self.context.caps["population.output_days"]:
+                raise InputError.field("output_days", f"the dashboard reads out at most "
+                                       f"{self.context.caps['population.output_days']} days; use the command line "
+                                       f"for more", list(settings.output_days))
             experiment = load_experiment(self.choice.value)
         except InputError as err:
             self.jobs.refuse(err)
             return
         envelope = bool(self.envelope.value)
-        key = f"population:{experiment.sha256()}:{checked.n}:{checked.seed}:{days}:{envelope}"
+        key = f"population:{experiment.sha256()}:{settings.model_dump_json()}:{envelope}"
         jobs = self.context.jobs
-        task = (experiment.model_dump_json(), checked.n, checked.seed, days, envelope)
+        task = (experiment.model_dump_json(), settings.model_dump_json(), envelope)
         self.jobs.follow(jobs.submit(key, f"{experiment.name} population", lambda job: jobs.map(
             job, population_task, [task], "population", progress=True)[0]))
 
