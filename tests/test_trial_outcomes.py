@@ -103,6 +103,12 @@ def test_the_prevented_share_is_only_the_causal_part(outcomes, table):
     # no excess caused by infection under the non-causal explanation: nothing to prevent, said so
     assert math.isnan(_effect(outcomes, "tocilizumab", "non_causal").prevented_share)
     assert any("non_causal, lung_metastasis" in n and "no excess" in n for n in outcomes.notes)
+    # the reference given as a table of the same survivors without infection gives the same share
+    trial_rows, reference = table[table.arm != "no_infection"], table[table.arm == "no_infection"]
+    as_table = trial_outcomes(trial_rows, "control", FOLLOW_UP, endpoints=["lung_metastasis"], reference=reference)
+    e = as_table.effects
+    same = e[(e.arm == "tocilizumab") & (e.explanation == "awakening")].iloc[0]
+    assert same.prevented_share == pytest.approx(row.prevented_share, rel=1e-12)
     # without a reference the share is omitted, not invented
     plain = trial_outcomes(table[table.arm != "no_infection"], "control", FOLLOW_UP, endpoints=["lung_metastasis"])
     assert not any(c.startswith("prevented") for c in plain.effects.columns)
@@ -206,12 +212,13 @@ def test_figures_are_written_in_both_formats_with_their_data(small_table, tmp_pa
     with RunDirectory(tmp_path / "trial", kind="trial") as run:
         figures = trial_figures(run, outcomes, sizes, _window())
     stems = {f.stem for f in figures}
-    assert stems == {"trial_forest", "trial_incidence_lung_metastasis", "trial_incidence_death",
+    assert stems == {"trial_forest_lung_metastasis", "trial_forest_death", "trial_incidence_lung_metastasis",
+                     "trial_incidence_death",
                      "trial_harms_benefit", "trial_sample_size", "trial_window"}
     for stem in stems:
         for ext in ("png", "svg", "parquet"):
             assert (tmp_path / "trial" / "figures" / f"{stem}.{ext}").stat().st_size > 0
-    forest = pd.read_parquet(tmp_path / "trial" / "figures" / "trial_forest.parquet")
+    forest = pd.read_parquet(tmp_path / "trial" / "figures" / "trial_forest_lung_metastasis.parquet")
     assert set(forest.arm) == {"tocilizumab", "placebo"} and {"hr", "rd_paired", "rd_trial"} <= set(forest.columns)
     window = pd.read_parquet(tmp_path / "trial" / "figures" / "trial_window.parquet")
     assert len(window) == len(_window())

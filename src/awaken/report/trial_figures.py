@@ -337,14 +337,19 @@ def save_trial_figure(target: RunDirectory | str | Path, stem: str, figure: Figu
 def trial_figures(target: RunDirectory | str | Path, outcomes: TrialOutcomes, sample_size: SampleSize | None = None,
                   window: pd.DataFrame | None = None, endpoint: str = "lung_metastasis", harm: str = "any_harm"
                   ) -> list[ReportFigure]:
-    """Draw and save the trial section's figures (``trial_*`` stems); return them for the report."""
-    specs: list[tuple[str, str, str, Any]] = [
-        ("trial_forest", "Arms compared",
-         "Hazard ratio of each arm against the control (cause-specific Cox, survivors as allocated) and risk "
-         "difference by the end of follow-up: paired (every survivor under every arm, the counterfactual truth) "
-         "and as a real trial of the same survivors would see it, per explanation of the human excess.",
-         forest_figure(outcomes.effects, endpoint)),
-    ]
+    """Draw and save the trial section's figures; return them for the report.
+
+    Stems: ``trial_forest_<endpoint>`` and ``trial_incidence_<endpoint>`` for each endpoint analysed,
+    ``trial_harms_benefit`` (for ``endpoint`` and ``harm``), ``trial_sample_size`` (with ``sample_size``)
+    and ``trial_window`` (with ``window``).
+    """
+    specs: list[tuple[str, str, str, Any]] = []
+    for name in outcomes.endpoints:
+        specs.append((f"trial_forest_{name}", f"Arms compared: {_ENDPOINT_LABELS.get(name, name)}",
+                      "Hazard ratio of each arm against the control (cause-specific Cox, survivors as allocated) and "
+                      "risk difference by the end of follow-up: paired (every survivor under every arm, the "
+                      "counterfactual truth) and as a real trial of the same survivors would see it, per explanation "
+                      "of the human excess.", forest_figure(outcomes.effects, name)))
     for name in outcomes.endpoints:
         specs.append((f"trial_incidence_{name}", f"Cumulative incidence of {_ENDPOINT_LABELS.get(name, name)}",
                       "Per arm over follow-up among the survivors as allocated, with pointwise 95% bands; "

@@ -141,7 +141,7 @@ def check_survivors(survivors: pd.DataFrame, control: str, follow_up_days: float
     if (allocations.nunique() > 1).any():
         raise InputError.field("survivors.allocated_arm", "differs between the rows of one person; it is the arm "
                                "the person was randomised to, the same in every row")
-    unknown = sorted(set(trial_rows["allocated_arm"].astype(str)) - set(arms))
+    unknown = sorted(set(pd.unique(trial_rows["allocated_arm"]).astype(str)) - set(arms))
     if unknown:
         raise InputError.field("survivors.allocated_arm", f"names arms the trial does not have: {unknown}; arms: "
                                f"{arms}")
@@ -149,7 +149,7 @@ def check_survivors(survivors: pd.DataFrame, control: str, follow_up_days: float
 
 
 def _arms(survivors: pd.DataFrame, control: str, reference: str | None) -> list[str]:
-    names = list(pd.unique(survivors["arm"].astype(str)))
+    names = [str(a) for a in pd.unique(survivors["arm"])]
     if not isinstance(control, str) or control not in names:
         raise InputError.field("control", f"is not an arm of the table; its arms are {names}", control)
     if reference is not None:
@@ -159,7 +159,7 @@ def _arms(survivors: pd.DataFrame, control: str, reference: str | None) -> list[
             raise InputError.field("reference", "must differ from control (it is the no-infection reference)",
                                    reference)
     for explanation, arms in survivors.groupby("explanation", sort=False, observed=True)["arm"]:
-        if control not in set(arms.astype(str)):
+        if control not in set(pd.unique(arms).astype(str)):
             raise InputError.field("control", f"is not an arm under explanation {explanation!r}", control)
     names.remove(control)
     if reference is not None:
@@ -319,6 +319,11 @@ def trial_outcomes(survivors: pd.DataFrame, control: str, follow_up_days: float,
         reference_rows = _check_reference(reference, endpoints)
     z = float(stats.norm.ppf(1 - alpha / 2))
     notes: list[str] = []
+    end = frame["end_day"].to_numpy(dtype=float)
+    censored = end < np.minimum(frame["death_day"].to_numpy(dtype=float), follow_up_days) - _SLACK_DAYS
+    if censored.any():
+        notes.append(f"{int(censored.sum()):,} rows end follow-up before death and before follow_up_days: the "
+                     "paired view counts them free of every endpoint after their end_day")
     if reference is None:
         notes.append("no no-infection reference was given: the prevented share of the excess is omitted")
 
@@ -456,8 +461,12 @@ def trial_risks(allocated: pd.DataFrame, endpoint: str, arms: Sequence[str], hor
 
 
 def hazard_ratio(allocated: pd.DataFrame, endpoint: str, control: str, arm: str, horizon: float,
-                  alpha: float, notes: list[str], label: str) -> dict[str, float]:
-    """Cause-specific Cox hazard ratio of ``arm`` vs ``control`` on the allocated rows, to the horizon."""
+                 alpha: float = 0.05, notes: list[str] | None = None, label: str = "") -> dict[str, float]:
+    """Cause-specific Cox hazard ratio of ``arm`` vs ``control`` on the rows given (the allocated ones for
+    a trial), follow-up censored at ``horizon``: ``hr``, ``hr_lower``, ``hr_upper``, ``hr_p``, ``log_hr``,
+    ``log_hr_se`` (NaN when there is nothing to estimate; why is appended to ``notes``)."""
+    notes = notes if notes is not None else []
+    label = label or f"{endpoint}, {arm} vs {control}"
     rows = allocated[allocated["arm"].isin([control, arm])]
     time, code = endpoint_events(rows, endpoint, horizon)
     data = pd.DataFrame({"time": time, "event": code, "in_arm": (rows["arm"] == arm).to_numpy().astype(float)})
