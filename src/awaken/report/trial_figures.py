@@ -203,9 +203,11 @@ def harms_benefit_figure(effects: pd.DataFrame, harms: pd.DataFrame, endpoint: s
     fig, ax = plt.subplots(figsize=(6.8, 4.6), constrained_layout=True)
     for _, r in data.iterrows():
         ax.errorbar(r["harm_per_1000"], r["prevented_per_1000"],
-                    xerr=[[r["harm_per_1000"] - r["harm_lower"]], [r["harm_upper"] - r["harm_per_1000"]]],
-                    yerr=[[r["prevented_per_1000"] - r["prevented_lower"]],
-                          [r["prevented_upper"] - r["prevented_per_1000"]]],
+                    # (bounds can sit a rounding error inside the estimate: clipped at 0)
+                    xerr=[[max(r["harm_per_1000"] - r["harm_lower"], 0.0)],
+                          [max(r["harm_upper"] - r["harm_per_1000"], 0.0)]],
+                    yerr=[[max(r["prevented_per_1000"] - r["prevented_lower"], 0.0)],
+                          [max(r["prevented_upper"] - r["prevented_per_1000"], 0.0)]],
                     fmt=markers[r["explanation"]], color=colors[r["arm"]], ms=7, capsize=2, lw=1)
     lim = max(1.0, float(np.nanmax(np.abs(data[["harm_upper", "prevented_upper"]].to_numpy(dtype=float)))))
     ax.plot([0, lim], [0, lim], color="0.6", lw=0.8, ls="--", label="as many harmed as spared")

@@ -20,11 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from awaken.experiments.protocol import TREATMENTS, Experiment
+import numpy as np
+
+from awaken.experiments.protocol import TREATMENTS, DrugTreatment, Experiment
 from awaken.lung import equations
 from awaken.lung.parameters import load_parameter_table
+from awaken.pharmacology.exposure import drug_controls
 
-__all__ = ["Event", "TREATMENT_CONTROLS", "infection_event", "schedule", "animal_setup"]
+__all__ = ["Event", "TREATMENT_CONTROLS", "infection_event", "drug_events", "schedule", "animal_setup"]
 
 #: Which model control each treatment switches on (isotype IgG is a control and switches nothing).
 TREATMENT_CONTROLS: dict[str, str | None] = {
@@ -52,6 +55,27 @@ def infection_event(day: float, dose: float, params: dict[str, float]) -> Event:
                  state_increments={"infected_eclipse": dose * params["inoculum_infectivity"]})
 
 
+def drug_events(edges: np.ndarray, controls: dict[str, np.ndarray], days: float) -> list[Event]:
+    """Piecewise-constant drug controls (:func:`awaken.pharmacology.exposure.drug_controls`: bin edges and
+    control -> ``(n, bins)``) as events: one at each bin edge where some control of some individual
+    changes, carrying every control that changes there (values per individual when ``n > 1``, a number
+    when ``n == 1``). Nothing before the first change; bins at or after ``days`` are dropped."""
+    events: list[Event] = []
+    previous = {name: np.zeros(values.shape[0]) for name, values in controls.items()}
+    for b in range(edges.size - 1):
+        if edges[b] >= days:
+            break
+        changed = {}
+        for name, values in controls.items():
+            column = values[:, b]
+            if np.any(column != previous[name]):
+                changed[name] = float(column[0]) if column.size == 1 else column.copy()
+                previous[name] = column
+        if changed:
+            events.append(Event(day=float(edges[b]), controls=changed))
+    return events
+
+
 def schedule(experiment: Experiment, params: dict[str, float]) -> tuple[dict[str, float], list[Event]]:
     """Controls at day 0 and the events (infection, treatments on/off) of ``experiment``."""
     controls = {name: 0.0 for name in equations.CONTROLS}
@@ -63,7 +87,14 @@ def schedule(experiment: Experiment, params: dict[str, float]) -> tuple[dict[str
         dose = experiment.virus.dose if experiment.virus.dose is not None else strain.default_dose
         events.append(infection_event(experiment.virus.day, dose, params))
     starts, ends = [], []
+    courses = [(t.drug, t.course(), np.array([t.start_day])) for t in experiment.treatments
+               if isinstance(t, DrugTreatment)]
+    if courses:  # the nominal individual's PK (an experiment's animals share it)
+        edges, drugs = drug_controls(courses, 1, float(experiment.days))
+        starts += drug_events(edges, drugs, float(experiment.days))
     for treatment in experiment.treatments:
+        if isinstance(treatment, DrugTreatment):
+            continue
         control = TREATMENT_CONTROLS[treatment.kind]
         if control is None:
             continue

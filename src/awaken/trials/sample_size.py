@@ -66,6 +66,11 @@ def _check_design(alpha: float, allocation_ratio: float, power: float | None = N
         raise InputError.field("allocation_ratio", "must be a positive number (arm : control)", allocation_ratio)
 
 
+#: The largest trial (per arm) the default bootstrap power check simulates; larger required sizes get
+#: the formula only (ask for simulate_n_per_arm explicitly to simulate them).
+MAX_SIMULATED_PER_ARM = 50_000
+
+
 def schoenfeld_events(hazard_ratio: float, alpha: float = 0.05, power: float = 0.8,
                       allocation_ratio: float = 1.0) -> float:
     """Events needed (not rounded) to detect ``hazard_ratio`` by a two-sided test (Schoenfeld 1983);
@@ -189,7 +194,8 @@ def sample_size(survivors: pd.DataFrame, control: str, follow_up_days: float, *,
                 sizes = _sizes(n_per_arm, need["n_per_arm"], len(rows[rows["arm"] == control]))
                 simulated = set()
                 if source == "simulated":
-                    default = [need["n_per_arm"]] if math.isfinite(need["n_per_arm"]) else []
+                    # the bootstrap check runs by default only at sizes a bootstrap can afford
+                    default = [need["n_per_arm"]] if need["n_per_arm"] <= MAX_SIMULATED_PER_ARM else []
                     simulated = {int(v) for v in (simulate_n_per_arm if simulate_n_per_arm is not None else default)}
                     sizes = sorted(set(sizes) | simulated)
                 for n in sizes:
