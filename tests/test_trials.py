@@ -180,6 +180,11 @@ def test_lives_are_identical_until_the_first_treated_infection():
     untreated = control.exposures.accepted & ~treated
     assert treated.sum() > 10
     np.testing.assert_array_equal(control.lung.fold_change[untreated], arm.lung.fold_change[untreated])
+    # the arm's lungs are the same whether the control lends its untouched lungs or every lung is simulated
+    lent = prepare_block(scenario, trial.seed, 0, 0, ids=ids, policy=policy_for(trial, 1, trial_values(trial)),
+                         reference=control)
+    for name in ("fold_change", "il6_peak", "clearance_day", "rebound"):
+        np.testing.assert_array_equal(getattr(lent.lung, name), getattr(arm.lung, name))
     # and the intervention never makes the modelled mechanism worse: no treated lung wakes more DCCs
     assert np.all(arm.lung.fold_change[treated] <= control.lung.fold_change[treated] * (1 + 1e-9))
     assert np.mean(arm.lung.fold_change[treated] < control.lung.fold_change[treated]) > 0.9

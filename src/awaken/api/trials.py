@@ -54,14 +54,14 @@ class TrialResult:
         return out
 
 
-def run_trial(trial: str | Path | Trial, *, size: int | None = None, seed: int | None = None, window: bool = False,
+def run_trial(trial: str | Path | Trial, *, size: int | None = None, seed: int | None = None, window: bool = True,
               workers: int = 2, scheduler: str | None = None, inline: bool = False, out: str | Path | None = None,
               overwrite: bool = False, progress: bool | ProgressFactory = False,
               command: list[str] | None = None) -> TrialResult:
     """Run a trial file (or :class:`Trial`): every participant under every arm and every explanation
     (:mod:`awaken.trials.run`), analysed (:mod:`awaken.trials.outcomes`) with the sample size of a real
-    trial (:mod:`awaken.trials.sample_size`); ``window`` adds the mouse window of opportunity
-    (:mod:`awaken.trials.mouse`). ``size`` and ``seed`` override the file's. With ``out``, writes
+    trial (:mod:`awaken.trials.sample_size`); ``window`` (default) adds the mouse window of opportunity
+    (:mod:`awaken.trials.mouse`, 8 mice and 20 ensemble members, about 10 s). ``size`` and ``seed`` override the file's. With ``out``, writes
     ``tables/*.parquet`` (the counterfactual table ``survivors``, ``incidence``, ``effects``, ``harms``,
     ``sample_size``, ``window``), ``figures/*`` (PNG, SVG and the data of each as Parquet),
     ``trial.json``, ``report.html`` and ``run.json``."""

@@ -36,7 +36,8 @@ def run(
     size: Annotated[Optional[int], typer.Option("--size", help="participants screened per explanation "
                                                 "(100-10,000,000; default: the file's)")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="random seed (default: the file's)")] = None,
-    window: Annotated[bool, typer.Option("--window", help="add the mouse window of opportunity")] = False,
+    window: Annotated[bool, typer.Option("--window/--no-window", help="add the mouse window of opportunity "
+                                         "(MR16-1, oseltamivir, anti-CD4 by start day; about 10 s)")] = True,
     workers: WorkersOption = 2,
     scheduler: SchedulerOption = None,
     out: OutOption = None,

@@ -41,7 +41,7 @@ from awaken.lung.parameters import RANGE_ATTEMPTS, load_parameter_table, lognorm
 from awaken.pharmacology.drugs import Course, load_drug_table
 from awaken.pharmacology.exposure import drug_controls, person_pk
 from awaken.solvers.fast import FastSolver
-from awaken.solvers.schedule import Event, animal_setup, drug_events
+from awaken.solvers.schedule import Event, animal_setup, drug_event_table
 
 __all__ = ["HUMAN_STRAINS", "LUNG_READOUTS", "HORIZON_DAYS", "LungOutcomes", "person_parameters",
            "simulate_lungs", "IL6_RAISED", "OUTPUT_DAYS"]
@@ -190,13 +190,15 @@ def _one_strain(seed: int, person_id: np.ndarray, strain: str, vaccine_strength:
                        state_increments={"infected_eclipse": dose * columns["inoculum_infectivity"]})
                  if "infected_eclipse" in e.state_increments else e for e in events]
     n = person_id.size
+    individual = None
     if courses:
-        # the drug controls start at 0 (columns) and change at bin edges; an untreated course's start is NaN
+        # the drug controls start at 0 (columns) and change at bin edges, person by person; a course that is
+        # not given has start NaN
         shown = [(name, course, np.where(np.isfinite(start), start, np.inf)) for name, course, start in courses]
         pk = {name: drug_pk(seed, person_id, name) for name, _, _ in courses}
         edges, controls = drug_controls(shown, n, HORIZON_DAYS + 1.0, pk=pk)
-        infection = infection + drug_events(edges, controls, HORIZON_DAYS + 1.0)
-    result = _solver().simulate_columns(columns, n, infection, HORIZON_DAYS + 1.0, OUTPUT_DAYS)
+        individual = drug_event_table(edges, controls, HORIZON_DAYS + 1.0)
+    result = _solver().simulate_columns(columns, n, infection, HORIZON_DAYS + 1.0, OUTPUT_DAYS, individual)
     model = _solver().model
     states = result.states
     sampled = columns["section_sampling_fraction"][:, None]

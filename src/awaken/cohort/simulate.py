@@ -117,11 +117,13 @@ def simulate_block(scenario: CohortScenario, seed: int, first: int, last: int) -
 
 
 def prepare_block(scenario: CohortScenario, seed: int, first: int, last: int, *, ids: np.ndarray | None = None,
-                  policy: CarePolicy | None = None) -> PreparedBlock:
+                  policy: CarePolicy | None = None, reference: PreparedBlock | None = None) -> PreparedBlock:
     """Who the persons are, their clocks without infections, the infections they meet and what each did in
     their lung: everything that does not depend on :data:`COURSE_PARAMETERS`. ``ids`` (sorted, unique)
     replaces ``first .. last - 1``; ``policy`` is a trial arm's interventions
-    (:mod:`awaken.cohort.interventions`)."""
+    (:mod:`awaken.cohort.interventions`). ``reference``, the same persons' block without the policy, lends
+    its lungs to every infection the policy leaves as it was (same infection, same vaccine protection, no
+    drug): the same inputs give the same outputs bit for bit, so only the changed lungs are simulated."""
     v = scenario.values()
     end = float(day_number(scenario.end))
     persons = np.arange(first, last, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
@@ -153,6 +155,19 @@ def prepare_block(scenario: CohortScenario, seed: int, first: int, last: int, *,
                                   treatments.covid_death_factor)
     infected = np.flatnonzero(exposures.accepted)
     lung = LungOutcomes.empty(candidates.day.size)
+    if reference is not None and not (np.array_equal(reference.people.person_id, ids)
+                                      and np.array_equal(reference.candidates.day, candidates.day)):
+        raise ValueError("reference: a block of other persons or another scenario cannot lend its lungs")
+    if reference is not None and infected.size:
+        given = np.zeros(candidates.day.size, dtype=bool)
+        for start in treatments.start:
+            given |= np.isfinite(start)
+        same = reference.exposures.accepted & (reference.exposures.vaccine_strength == exposures.vaccine_strength) \
+            & ~given
+        lent = infected[same[infected]]
+        for name in (*LUNG_READOUTS, "rebound"):
+            getattr(lung, name)[lent] = getattr(reference.lung, name)[lent]
+        infected = infected[~same[infected]]
     if infected.size:
         drugs = [(item.drug, item.course, start[infected])
                  for item, start in zip(policy.drugs, treatments.start)] if policy is not None else None

@@ -58,8 +58,13 @@ def _arm_colors(arms: Sequence[str], control: str | None) -> dict[str, str]:
     return colors
 
 
+#: How names read in a figure (anything else: underscores become spaces).
+_NAMES = {"mr16_1": "MR16-1 (anti-IL-6R)", "anti_cd4": "anti-CD4", "oseltamivir": "oseltamivir",
+          "nirmatrelvir_ritonavir": "nirmatrelvir/ritonavir", "non_causal": "non-causal"}
+
+
 def _label(name: str) -> str:
-    return str(name).replace("_", " ")
+    return _NAMES.get(str(name), str(name).replace("_", " "))
 
 
 def _horizon(effects: pd.DataFrame, horizon_day: float | None) -> float:
@@ -291,15 +296,19 @@ def window_figure(window: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
                 continue
             x = part["start_day"].to_numpy(dtype=float)
             ax.fill_between(x, part["ensemble_low"], part["ensemble_high"], color=colors[drug], alpha=0.2, lw=0)
-            ax.errorbar(x, part["effect"], yerr=[part["effect"] - part["mouse_low"], part["mouse_high"] - part["effect"]],
-                        fmt="o-", color=colors[drug], ms=4, capsize=2, lw=1.2, label=_label(drug))
+            # the mice's spread is of each mouse's own ratio; the group ratio need not lie inside it
+            ax.vlines(x, part["mouse_low"], part["mouse_high"], color=colors[drug], lw=1.0)
+            ax.plot(x, part["effect"], "o-", color=colors[drug], ms=4, lw=1.2, label=_label(drug))
         ax.axhline(1.0, color="k", lw=0.8, ls=":")
         ax.set_yscale("log")
         ax.set_title(f"DCC burden at {day:g} dpi", loc="left", fontsize=10)
         ax.set_xlabel("treatment start (days post infection)")
         _tidy(ax)
     low, high = axes[0][0].get_ylim()
-    shown = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5) if low <= t <= high]
+    ticks = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5)
+    if high / low > 300:  # more than two and a half decades: decades and their halves only
+        ticks = (0.0001, 0.001, 0.01, 0.1, 0.3, 1, 3, 10, 30)
+    shown = [t for t in ticks if low <= t <= high]
     for ax in axes[0]:
         ax.set_yticks(shown, [f"{t:g}" for t in shown])
         ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())

@@ -148,7 +148,8 @@ def simulate_block(trial_json: str, explanation: str, ids: np.ndarray) -> pd.Dat
     control = prepare_block(scenario, seed, 0, 0, ids=ids)
     for k in range(len(trial.arms)):
         policy = policy_for(trial, k, values)
-        block = control if policy is None else prepare_block(scenario, seed, 0, 0, ids=ids, policy=policy)
+        block = control if policy is None else prepare_block(scenario, seed, 0, 0, ids=ids, policy=policy,
+                                                             reference=control)
         blocks.append(block)
         tables_of.append(finish_block(block))
     # eligible at randomisation: alive, in follow-up and free of metastasis (the same in every arm: no
