@@ -238,3 +238,16 @@ def test_awaken_trial_run_writes_the_report_section(tmp_path):
             assert (out / "figures" / f"{stem}{suffix}").is_file(), stem + suffix
     assert (out / "tables" / "survivors.parquet").is_file() and (out / "report.html").is_file()
     assert set(result.survivors["explanation"]) == set(result.trial.explanations)
+
+
+@pytest.mark.slow
+def test_a_trial_is_the_same_on_dask_workers_and_in_any_block_layout():
+    from awaken.runs.execution import Execution
+    from awaken.trials.design import Trial
+    from awaken.trials.run import simulate_trial
+    trial = Trial(name="layout", size=600, explanations=["awakening_alone"], seed=11, arms=[
+        {"name": "control"},
+        {"name": "toc", "interventions": [{"kind": "drug_at_infection", "drug": "tocilizumab", "dose": 8}]}])
+    inline = simulate_trial(trial, block_size=600)
+    dask = simulate_trial(trial, execution=Execution(workers=2), block_size=150)
+    pd.testing.assert_frame_equal(inline, dask)

@@ -95,7 +95,8 @@ def _run(spec: Trial, execution: Execution, advance, window: bool) -> TrialResul
     outcomes = trial_outcomes(survivors, control, horizon, endpoints=tuple(spec.endpoints))
     design = None
     if "lung_metastasis" in spec.endpoints:
-        design = sample_size(survivors, control, horizon, endpoint="lung_metastasis", seed=spec.seed)
+        design = sample_size(survivors, control, horizon, endpoint="lung_metastasis", seed=spec.seed,
+                             hazard_ratios=tuple(spec.design_hazard_ratios))
     mouse = None
     if window:
         from awaken.trials.mouse import window_of_opportunity

@@ -150,6 +150,16 @@ class Trial(_Strict):
                           description="participants screened in per explanation (each lives every arm)")
     seed: Integer = Field(0, ge=0, le=2**32 - 1, description="random seed")
     parameters: dict[str, Real] = Field(default_factory=dict, description="overrides of trial parameters")
+    design_hazard_ratios: list[Real] = Field(default_factory=list, max_length=8,
+                                             description="assumed lung-metastasis hazard ratios to size a real trial "
+                                                         "for, beside the simulated ones (each > 0 and < 1)")
+
+    @field_validator("design_hazard_ratios")
+    @classmethod
+    def _below_one(cls, ratios: list[float]) -> list[float]:
+        if any(not 0 < r < 1 for r in ratios):
+            raise ValueError("every design hazard ratio must be > 0 and < 1 (a prevention effect)")
+        return ratios
 
     @model_validator(mode="after")
     def _consistent(self) -> Trial:

@@ -255,4 +255,9 @@ def simulate_trial(trial: Trial, execution: Execution | None = None, block_size:
             tasks.append((payload, explanation, ids[a:a + block_size]))
     parts = execution.map(simulate_block, tasks, weights=[t[2].size for t in tasks], advance=advance,
                           name="awaken-trial")
-    return pd.concat(parts, ignore_index=True)
+    table = pd.concat(parts, ignore_index=True)
+    # one order whatever the blocks: explanation and arm as the trial lists them, then person
+    order = pd.DataFrame({"e": table["explanation"].map({e: i for i, e in enumerate(trial.explanations)}),
+                          "a": table["arm"].map({a.name: i for i, a in enumerate(trial.arms)}),
+                          "p": table["person_id"]})
+    return table.iloc[np.lexsort((order["p"], order["a"], order["e"]))].reset_index(drop=True)
