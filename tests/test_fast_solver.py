@@ -86,9 +86,10 @@ def test_an_individual_does_not_depend_on_its_batch():
 def test_events_apply_in_the_reference_order():
     """Back-to-back courses: the one ending on day 20 ends before the one starting on day 20."""
     params = load_parameter_table().nominal()
-    controls = {**{c: 0.0 for c in ("virus_exposed", "anti_cd4_on", "anti_cd8_on", "anti_ly6g_on", "il6_knockout")},
-                **{f"mechanism_{m}": 1.0 for m in ("il6_stat3", "neutrophil_niche", "cd8_killing", "cd4_suppression")},
-                "mechanism_seeding": 0.0}
+    from awaken.lung.equations import CONTROLS
+
+    controls = {**{c: 0.0 for c in CONTROLS},
+                **{f"mechanism_{m}": 1.0 for m in ("il6_stat3", "neutrophil_niche", "cd8_killing", "cd4_suppression")}}
     events = [Event(0.0, {"virus_exposed": 1.0}, {"infected_eclipse": 30.0}),
               Event(10.0, {"anti_cd4_on": 1.0}), Event(20.0, {"anti_cd4_on": 0.0}), Event(20.0, {"anti_cd4_on": 1.0})]
     out = np.arange(0.0, 41.0)

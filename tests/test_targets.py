@@ -107,13 +107,15 @@ def test_scoring_needs_only_shipped_experiments():
 @pytest.mark.skipif(not REFERENCE_TARGETS.is_file(), reason="project reference targets.yaml not present")
 def test_shipped_targets_match_the_project_reference():
     """awaken ships its own copy of the study's targets; it must not drift from the reference. Its only
-    additions are the cohort group (published epidemiological observations, not the study's) and the
-    plausibility group (bounds awaken states itself)."""
+    additions are the cohort group (published epidemiological observations, not the study's), the
+    plausibility group (bounds awaken states itself) and the pharmacology group (the drugs' published
+    exposure, read by tests/test_trials.py)."""
     from importlib import resources
 
     shipped = yaml.safe_load((resources.files("awaken") / "data" / "targets.yaml").read_text())
     reference = yaml.safe_load(REFERENCE_TARGETS.read_text())
-    assert {k: v for k, v in shipped.items() if k not in ("cohort", "plausibility")} == reference
+    assert {k: v for k, v in shipped.items() if k not in ("cohort", "plausibility", "pharmacology")} == reference
+    assert all(t["source"] and t["band"] and t["band_from"] for t in shipped["pharmacology"])
     assert all(t["source"] and t["band"] and t["published"] for t in shipped["cohort"])
     assert all(t["source"] and t["band"] and t["band_from"] == "ours" for t in shipped["plausibility"])
 

@@ -56,6 +56,10 @@ _API = {
     "analyze_flatiron": "awaken.api.analyses",
     "power": "awaken.api.power",
     "explain": "awaken.api.explanations",
+    # in-silico trials
+    "load_trial": "awaken.api.trials",
+    "run_trial": "awaken.api.trials",
+    "trial_window": "awaken.api.trials",
     # the types they take and return
     "Experiment": "awaken.experiments.protocol",
     "ExperimentResult": "awaken.experiments.results",

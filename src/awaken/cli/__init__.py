@@ -8,7 +8,7 @@ take their ranges and units from the same schemas. Commands live by subject:
 is in :mod:`~awaken.cli.apps`.
 """
 
-from awaken.cli import cohort, dashboard, lung, standards  # noqa: F401  (the modules register their commands)
+from awaken.cli import cohort, dashboard, lung, standards, trials  # noqa: F401  (the modules register their commands)
 from awaken.cli.apps import app
 
 __all__ = ["app", "main"]

@@ -154,17 +154,31 @@ def _habit(seed: int, persons: np.ndarray, habit: np.ndarray, stream: int, persi
 
 
 def influenza_vaccinations(people: People, seasons: list[Source], seed: int, v: dict[str, float],
-                           enabled: bool) -> np.ndarray:
-    """Day of influenza vaccination per person (rows) and season (columns); NaN if none."""
+                           enabled: bool, offered_from: float = np.inf, uptake: float = 0.0) -> np.ndarray:
+    """Day of influenza vaccination per person (rows) and season (columns); NaN if none. A trial that
+    offers the vaccine from day ``offered_from`` on vaccinates, with probability ``uptake``, those
+    who would not have taken that season's dose (on the day they would have been offered it)."""
     out = np.full((people.size, len(seasons)), np.nan)
     if not enabled:
-        return out
+        return _offered(out, people, seasons, seed, offered_from, uptake) if uptake > 0 else out
     habit = uniforms(seed, people.person_id, streams.FLU_HABIT)
     for j, s in enumerate(seasons):
         stream = streams.FLU_VACCINE + s.index * streams.SOURCE_STRIDE
         day = s.start_day + 14 + np.floor(75 * uniforms(seed, people.person_id, stream + streams.DAY))  # 15 Sep-30 Nov
         coverage = np.where(people.age_at(day) >= 65, v["influenza_coverage_65_plus"], v["influenza_coverage_under_65"])
         take = _habit(seed, people.person_id, habit, stream, v["vaccination_persistence"]) < coverage
+        out[take, j] = day[take]
+    return _offered(out, people, seasons, seed, offered_from, uptake) if uptake > 0 else out
+
+
+def _offered(out: np.ndarray, people: People, seasons: list[Source], seed: int, offered_from: float,
+             uptake: float) -> np.ndarray:
+    out = out.copy()
+    for j, s in enumerate(seasons):
+        stream = streams.FLU_VACCINE + s.index * streams.SOURCE_STRIDE
+        day = s.start_day + 14 + np.floor(75 * uniforms(seed, people.person_id, stream + streams.DAY))
+        extra = uniforms(seed, people.person_id, streams.TRIAL_FLU_UPTAKE + s.index * streams.SOURCE_STRIDE) < uptake
+        take = np.isnan(out[:, j]) & (day >= offered_from) & extra
         out[take, j] = day[take]
     return out
 
@@ -182,7 +196,8 @@ class CovidDoses:
     labels: tuple[str, ...]
 
 
-def covid_vaccinations(people: People, scenario: CohortScenario, seed: int, v: dict[str, float]) -> CovidDoses:
+def covid_vaccinations(people: People, scenario: CohortScenario, seed: int, v: dict[str, float],
+                       offered_from: float = np.inf, booster_uptake: float = 0.0) -> CovidDoses:
     campaign = load_cohort_table().covid_vaccination
     boosters = campaign.boosters
     days = np.full((people.size, 1 + len(boosters)), np.nan)
@@ -208,5 +223,8 @@ def covid_vaccinations(people: People, scenario: CohortScenario, seed: int, v: d
         day = day_number(b.date) + np.floor(60 * uniforms(seed, persons, stream + streams.DAY))
         take = primary & (people.age_at(day) >= b.min_age) & (
             _habit(seed, persons, habit, stream, v["vaccination_persistence"]) < b.uptake)
+        if booster_uptake > 0:  # a trial offers the booster to every primary-vaccinated participant
+            offered = uniforms(seed, persons, streams.TRIAL_BOOSTER_UPTAKE + j * streams.SOURCE_STRIDE) < booster_uptake
+            take = take | (primary & (day >= offered_from) & offered)
         days[take, j] = day[take]
     return CovidDoses(days=days, first_dose_day=first, booster=flags, labels=labels)

@@ -58,7 +58,7 @@ class Exposures:
 
 @numba.njit(cache=True)
 def _exposures(seed, offsets, day, pathogen, season_col, slot_stream, draw, thinning, omicron, person_id, birth_day,
-               alive_until, flu_vaccine, covid_dose, dose_is_booster, p):
+               alive_until, flu_vaccine, covid_dose, dose_is_booster, death_factor, p):
     n_cand = day.size
     accepted = np.zeros(n_cand, np.bool_)
     vaccine_protection = np.zeros(n_cand)
@@ -121,6 +121,7 @@ def _exposures(seed, offsets, day, pathogen, season_col, slot_stream, draw, thin
                     ifr *= f_om
                 if vaccinated:
                     ifr *= 1.0 - ve_death
+                ifr *= death_factor[c]  # 1, or lowered by an early antiviral (a trial arm)
                 if uniform(seed, pid, base + streams.DEATH, k) < min(ifr, 1.0):
                     covid_death_day[c] = t + death_delay * (0.5 + uniform(seed, pid, base + streams.DEATH_DELAY, k))
                     death_covid = min(death_covid, covid_death_day[c])
@@ -128,12 +129,16 @@ def _exposures(seed, offsets, day, pathogen, season_col, slot_stream, draw, thin
 
 
 def resolve_exposures(seed: int, candidates, season_col: np.ndarray, people, alive_until: np.ndarray,
-                      flu_vaccine: np.ndarray, covid_doses, values: dict[str, float]) -> Exposures:
+                      flu_vaccine: np.ndarray, covid_doses, values: dict[str, float],
+                      death_factor: np.ndarray | None = None) -> Exposures:
     """Walk the candidates of a block; ``alive_until`` is each person's death day without any effect of
-    infections on their cancer (background death, or cancer death after background metastasis)."""
+    infections on their cancer (background death, or cancer death after background metastasis);
+    ``death_factor`` (per candidate, default 1) scales the chance of dying of COVID-19."""
+    if death_factor is None:
+        death_factor = np.ones(candidates.day.size)
     params = np.array([values[name] for name in PARAMETER_ORDER], dtype=float)
     out = _exposures(np.uint64(seed), candidates.offsets, candidates.day, candidates.pathogen, season_col,
                      candidates.slot_stream, candidates.draw, candidates.thinning, candidates.omicron,
                      people.person_id, people.birth_day, alive_until, flu_vaccine, covid_doses.days,
-                     covid_doses.booster, params)
+                     covid_doses.booster, np.ascontiguousarray(death_factor, dtype=float), params)
     return Exposures(*out)

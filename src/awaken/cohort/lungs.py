@@ -38,8 +38,10 @@ from awaken.cohort.draws import normals
 from awaken.experiments.protocol import Experiment
 from awaken.lung import equations
 from awaken.lung.parameters import RANGE_ATTEMPTS, load_parameter_table, lognormal_inside
+from awaken.pharmacology.drugs import Course, load_drug_table
+from awaken.pharmacology.exposure import drug_controls, person_pk
 from awaken.solvers.fast import FastSolver
-from awaken.solvers.schedule import Event, animal_setup
+from awaken.solvers.schedule import Event, animal_setup, drug_event_table
 
 __all__ = ["HUMAN_STRAINS", "LUNG_READOUTS", "HORIZON_DAYS", "LungOutcomes", "person_parameters",
            "simulate_lungs", "IL6_RAISED", "OUTPUT_DAYS"]
@@ -109,10 +111,13 @@ class LungOutcomes:
     il6_raised_days: np.ndarray
     virus_peak: np.ndarray
     clearance_day: np.ndarray
+    #: virus back above the detection limit after having fallen below it, within three weeks (a harm of
+    #: short antiviral courses; not written to the records)
+    rebound: np.ndarray | None = None
 
     @classmethod
     def empty(cls, n: int) -> LungOutcomes:
-        return cls(*(np.full(n, np.nan) for _ in LUNG_READOUTS))
+        return cls(*(np.full(n, np.nan) for _ in LUNG_READOUTS), rebound=np.zeros(n, dtype=bool))
 
 
 @lru_cache(maxsize=2)
@@ -130,24 +135,49 @@ def _schedule(strain: str) -> tuple[dict[str, float], list[Event]]:
 
 
 def simulate_lungs(seed: int, person_id: np.ndarray, pathogen: np.ndarray, vaccine_strength: np.ndarray,
-                   values: dict[str, float]) -> LungOutcomes:
+                   values: dict[str, float], drugs: list[tuple[str, Course, np.ndarray]] | None = None
+                   ) -> LungOutcomes:
     """Simulate each infection ``j`` (person ``person_id[j]``, cohort pathogen code ``pathogen[j]``) in
     that person's lung; ``vaccine_strength[j]`` in [0, 1] is the share of the vaccine's protection left
-    (0: unvaccinated). ``values`` are the cohort parameters (the ``vaccine_lung_*`` effects)."""
+    (0: unvaccinated). ``values`` are the cohort parameters (the ``vaccine_lung_*`` effects). ``drugs``
+    (a trial arm): ``(drug, course, start day after infection per infection, NaN = not given)``; each
+    person's PK is drawn like their lung (:func:`drug_pk`)."""
     n = person_id.size
     out = {name: np.full(n, np.nan) for name in LUNG_READOUTS}
+    out["rebound"] = np.zeros(n, dtype=bool)
+    given = np.zeros(n, dtype=bool)
+    for _, _, start in drugs or []:
+        given |= np.isfinite(start)
     for code, strain in enumerate(HUMAN_STRAINS):
-        rows = np.flatnonzero(pathogen == code)
-        for a in range(0, rows.size, _CHUNK):
-            chunk = rows[a:a + _CHUNK]
-            result = _one_strain(seed, person_id[chunk], strain, vaccine_strength[chunk], values)
-            for name, column in result.items():
-                out[name][chunk] = column
+        for treated in (False, True):
+            rows = np.flatnonzero((pathogen == code) & (given == treated))
+            for a in range(0, rows.size, _CHUNK):
+                chunk = rows[a:a + _CHUNK]
+                courses = [(name, course, start[chunk]) for name, course, start in drugs or []] if treated else None
+                result = _one_strain(seed, person_id[chunk], strain, vaccine_strength[chunk], values, courses)
+                for name, column in result.items():
+                    out[name][chunk] = column
     return LungOutcomes(**out)
 
 
+_PK_STREAM = 3_000_000  # + a code of "drug.parameter": a person's deviate of that PK parameter
+
+
+def drug_pk(seed: int, person_id: np.ndarray, drug: str) -> dict[str, np.ndarray]:
+    """Each person's PK/PD values of ``drug``: table values, and log-normal draws keyed by
+    ``(seed, person, drug parameter)`` for those with a between-person ``cv`` - the same in every arm."""
+    spec = load_drug_table().drug(drug)
+    deviates = {}
+    for p in spec.parameters():
+        if p.cv > 0:
+            stream = _PK_STREAM + zlib.crc32(f"{drug}.{p.name}".encode()) % 1_000_000
+            deviates[p.name] = np.column_stack([normals(seed, person_id, stream, k) for k in range(RANGE_ATTEMPTS)])
+    return person_pk(spec, deviates, person_id.size)
+
+
 def _one_strain(seed: int, person_id: np.ndarray, strain: str, vaccine_strength: np.ndarray,
-                values: dict[str, float]) -> dict[str, np.ndarray]:
+                values: dict[str, float], courses: list[tuple[str, Course, np.ndarray]] | None = None
+                ) -> dict[str, np.ndarray]:
     columns = person_parameters(seed, person_id, strain)
     strength = np.asarray(vaccine_strength, dtype=float)
     columns["virus_infectivity"] = columns["virus_infectivity"] * (1.0 - values["vaccine_lung_infectivity_reduction"]
@@ -160,7 +190,15 @@ def _one_strain(seed: int, person_id: np.ndarray, strain: str, vaccine_strength:
                        state_increments={"infected_eclipse": dose * columns["inoculum_infectivity"]})
                  if "infected_eclipse" in e.state_increments else e for e in events]
     n = person_id.size
-    result = _solver().simulate_columns(columns, n, infection, HORIZON_DAYS + 1.0, OUTPUT_DAYS)
+    individual = None
+    if courses:
+        # the drug controls start at 0 (columns) and change at bin edges, person by person; a course that is
+        # not given has start NaN
+        shown = [(name, course, np.where(np.isfinite(start), start, np.inf)) for name, course, start in courses]
+        pk = {name: drug_pk(seed, person_id, name) for name, _, _ in courses}
+        edges, controls = drug_controls(shown, n, HORIZON_DAYS + 1.0, pk=pk)
+        individual = drug_event_table(edges, controls, HORIZON_DAYS + 1.0)
+    result = _solver().simulate_columns(columns, n, infection, HORIZON_DAYS + 1.0, OUTPUT_DAYS, individual)
     model = _solver().model
     states = result.states
     sampled = columns["section_sampling_fraction"][:, None]
@@ -174,7 +212,10 @@ def _one_strain(seed: int, person_id: np.ndarray, strain: str, vaccine_strength:
     below = (virus[:, early] < _DETECTION_LIMIT) & after_peak
     cleared = below.any(axis=1)
     clearance = np.where(cleared, OUTPUT_DAYS[early][below.argmax(axis=1)], 21.5)
+    after_clearance = np.arange(early.sum())[None, :] > below.argmax(axis=1)[:, None]
+    rebound = cleared & ((virus[:, early] >= _DETECTION_LIMIT) & after_clearance).any(axis=1)
     return {
+        "rebound": rebound,
         "fold_change": dcc[:, at[HORIZON_DAYS]] / dcc[:, at[0.0]],
         "proliferating_cells": states[:, at[28.0], model.index("dcc_proliferating")],
         "il6_peak": il6[:, early].max(axis=1),

@@ -39,6 +39,7 @@ from awaken.cohort.exposures import (
     influenza_vaccinations,
 )
 from awaken.cohort.infections import Exposures, resolve_exposures
+from awaken.cohort.interventions import CarePolicy, Treatments, surveil, treatments_of
 from awaken.cohort.lungs import LUNG_READOUTS, LungOutcomes, simulate_lungs
 from awaken.cohort.mortality import background_death_days, life_table
 from awaken.cohort.natural_history import (
@@ -106,6 +107,8 @@ class PreparedBlock:
     periods: list
     exposures: Exposures
     lung: LungOutcomes
+    policy: CarePolicy | None = None
+    treatments: Treatments | None = None
 
 
 def simulate_block(scenario: CohortScenario, seed: int, first: int, last: int) -> dict[str, pa.Table]:
@@ -113,12 +116,18 @@ def simulate_block(scenario: CohortScenario, seed: int, first: int, last: int) -
     return finish_block(prepare_block(scenario, seed, first, last))
 
 
-def prepare_block(scenario: CohortScenario, seed: int, first: int, last: int) -> PreparedBlock:
+def prepare_block(scenario: CohortScenario, seed: int, first: int, last: int, *, ids: np.ndarray | None = None,
+                  policy: CarePolicy | None = None, reference: PreparedBlock | None = None) -> PreparedBlock:
     """Who the persons are, their clocks without infections, the infections they meet and what each did in
-    their lung: everything that does not depend on :data:`COURSE_PARAMETERS`."""
+    their lung: everything that does not depend on :data:`COURSE_PARAMETERS`. ``ids`` (sorted, unique)
+    replaces ``first .. last - 1``; ``policy`` is a trial arm's interventions
+    (:mod:`awaken.cohort.interventions`). ``reference``, the same persons' block without the policy, lends
+    its lungs to every infection the policy leaves as it was (same infection, same vaccine protection, no
+    drug): the same inputs give the same outputs bit for bit, so only the changed lungs are simulated."""
     v = scenario.values()
     end = float(day_number(scenario.end))
-    people = draw_people(scenario, seed, np.arange(first, last, dtype=np.int64))
+    persons = np.arange(first, last, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
+    people = draw_people(scenario, seed, persons)
     ids = people.person_id
 
     background_death = background_death_days(life_table(scenario.country), people.entry_day, end, people.birth_day,
@@ -131,25 +140,46 @@ def prepare_block(scenario: CohortScenario, seed: int, first: int, last: int) ->
     sources = seasons + covid_waves(scenario)
     candidates = draw_candidates(people, sources, seed, v, end)
     season_col = _season_columns(candidates, {s.index: j for j, s in enumerate(seasons)})
-    flu_vaccine = influenza_vaccinations(people, seasons, seed, v, scenario.influenza_vaccination)
-    doses = covid_vaccinations(people, scenario, seed, v)
+    vaccination = policy.vaccination if policy is not None else None
+    offered = policy.from_day if vaccination is not None else np.inf
+    flu_vaccine = influenza_vaccinations(people, seasons, seed, v, scenario.influenza_vaccination, offered,
+                                         vaccination.influenza_uptake if vaccination else 0.0)
+    doses = covid_vaccinations(people, scenario, seed, v, offered,
+                               vaccination.covid_booster_uptake if vaccination else 0.0)
+    treatments = treatments_of(policy, seed, ids, candidates)
 
     # which infections happen (while alive without any effect of infections on the cancer); each runs in
     # the person's lung
     alive_until = np.minimum(background_death, recurrence + survival)
-    exposures = resolve_exposures(seed, candidates, season_col, people, alive_until, flu_vaccine, doses, v)
+    exposures = resolve_exposures(seed, candidates, season_col, people, alive_until, flu_vaccine, doses, v,
+                                  treatments.covid_death_factor)
     infected = np.flatnonzero(exposures.accepted)
     lung = LungOutcomes.empty(candidates.day.size)
+    if reference is not None and not (np.array_equal(reference.people.person_id, ids)
+                                      and np.array_equal(reference.candidates.day, candidates.day)):
+        raise ValueError("reference: a block of other persons or another scenario cannot lend its lungs")
+    if reference is not None and infected.size:
+        given = np.zeros(candidates.day.size, dtype=bool)
+        for start in treatments.start:
+            given |= np.isfinite(start)
+        same = reference.exposures.accepted & (reference.exposures.vaccine_strength == exposures.vaccine_strength) \
+            & ~given
+        lent = infected[same[infected]]
+        for name in (*LUNG_READOUTS, "rebound"):
+            getattr(lung, name)[lent] = getattr(reference.lung, name)[lent]
+        infected = infected[~same[infected]]
     if infected.size:
+        drugs = [(item.drug, item.course, start[infected])
+                 for item, start in zip(policy.drugs, treatments.start)] if policy is not None else None
         simulated = simulate_lungs(seed, ids[candidates.row[infected]], candidates.pathogen[infected],
-                                   exposures.vaccine_strength[infected], v)
-        for name in LUNG_READOUTS:
+                                   exposures.vaccine_strength[infected], v, drugs or None)
+        for name in (*LUNG_READOUTS, "rebound"):
             getattr(lung, name)[infected] = getattr(simulated, name)
     return PreparedBlock(scenario=scenario, seed=seed, values=v, people=people, end=end,
                          background_death=background_death, recurrence=recurrence, survival=survival,
                          background_lung=background_lung, sources=sources, candidates=candidates,
                          flu_vaccine=flu_vaccine, doses=doses, periods=load_cohort_table().testing[scenario.country],
-                         exposures=exposures, lung=lung)
+                         exposures=exposures, lung=lung, policy=policy, treatments=treatments)
 
 
 def finish_block(block: PreparedBlock, values: dict[str, float] | None = None,
@@ -174,6 +204,9 @@ def finish_block(block: PreparedBlock, values: dict[str, float] | None = None,
     course = cancer_course(seed, candidates, exposures, lung.fold_change, people, background_death,
                            block.recurrence, block.survival, block.background_lung, v, period_start,
                            period_positive, period_care)
+    if block.policy is not None and block.policy.surveillance is not None:
+        course = surveil(course, block.policy.surveillance, seed, ids, candidates, block.treatments.detected,
+                         v["metastasis_doubling_time"])
 
     # ---- what happened to each person ----
     metastasis = course.metastasis_day

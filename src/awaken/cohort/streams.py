@@ -23,3 +23,10 @@ COUNT, TIME, ACCEPT, RECORD, DEATH, RESPONSE, AWAKEN, DELAY_1, DELAY_2, DEATH_DE
 ACTIVE_COUNT, ACTIVE_TIME = 10, 11
 # slots of a vaccination decision
 HABIT_SWITCH, FRESH, DAY = 0, 1, 2
+# slots of an infection candidate read only by a trial arm (awaken.cohort.interventions)
+TRIAL_DETECT, TRIAL_START, TRIAL_HARM = 12, 13, 14
+# a trial's person-level draws: allocation to an arm, vaccine uptake, surveillance scans
+TRIAL_ALLOCATION = 500_000
+TRIAL_FLU_UPTAKE = 510_000  # + season * SOURCE_STRIDE
+TRIAL_BOOSTER_UPTAKE = 520_000  # + campaign * SOURCE_STRIDE
+TRIAL_SCAN = 530_000  # + scan number * SOURCE_STRIDE (+ 0 sensitivity, + 1 false positive)

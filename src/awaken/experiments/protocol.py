@@ -18,20 +18,22 @@ Example (YAML)::
     virus: {kind: influenza_a_pr8}
     treatments:
       - {kind: anti_cd4, start_day: 9, end_day: 28}
+      - {kind: drug, drug: mr16_1, dose: 0.5, route: ip, doses: 4, interval_days: 7, start_day: 3}
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from awaken.lung.parameters import check_overrides, load_parameter_table
+from awaken.pharmacology.drugs import ROUTES, load_drug_table
 from awaken.schemas import Flag, Integer, Real
 
-__all__ = ["Host", "Virus", "Treatment", "Mechanisms", "Experiment", "TREATMENTS", "MAX_DAYS"]
+__all__ = ["Host", "Virus", "Treatment", "DrugTreatment", "Mechanisms", "Experiment", "TREATMENTS", "MAX_DAYS"]
 
 MAX_DAYS = 3650
 #: Treatments an experiment can give: depleting antibodies (clone) and the isotype control.
@@ -72,6 +74,41 @@ class Treatment(_Strict):
         return self
 
 
+class DrugTreatment(_Strict):
+    """A course of a drug of :mod:`awaken.pharmacology` (PK and PD from its table): ``doses`` doses of
+    ``dose`` every ``interval_days`` from ``start_day``."""
+
+    kind: Literal["drug"] = Field(description="a drug course (PK/PD from awaken/pharmacology/data/drugs.yaml)")
+    drug: str = Field(description="drug name: mouse mr16_1, oseltamivir_mouse; human tocilizumab, sarilumab, "
+                                  "siltuximab, baricitinib, ruxolitinib, oseltamivir, nirmatrelvir_ritonavir")
+    dose: Real = Field(gt=0, le=10_000, json_schema_extra={"unit": "the drug's dose unit (mg or mg/kg)"},
+                       description="dose per administration")
+    route: Literal[ROUTES] | None = Field(None, description="iv, sc, ip or oral (default: the drug's usual route)")  # type: ignore[valid-type]
+    doses: Integer = Field(1, ge=1, le=400, json_schema_extra={"unit": "doses"}, description="number of doses")
+    interval_days: Real = Field(1.0, gt=0, le=365, json_schema_extra={"unit": "d"}, description="time between doses")
+    start_day: Real = Field(ge=0, le=MAX_DAYS, json_schema_extra={"unit": "d"}, description="day of the first dose")
+
+    @model_validator(mode="after")
+    def _known_drug(self) -> DrugTreatment:
+        table = load_drug_table()
+        if self.drug not in table.drugs:
+            raise ValueError(f'drug = "{self.drug}": choose one of {", ".join(table.drugs)}')
+        drug = table.drugs[self.drug]
+        if self.route is not None and self.route not in drug.routes:
+            raise ValueError(f'route = "{self.route}": {self.drug} is given {" or ".join(drug.routes)}')
+        return self
+
+    def course(self):
+        """The :class:`awaken.pharmacology.drugs.Course` this treatment gives."""
+        from awaken.pharmacology.drugs import Course
+        drug = load_drug_table().drug(self.drug)
+        return Course(dose=self.dose, route=self.route or drug.default.route, doses=self.doses,
+                      interval_days=self.interval_days)
+
+
+AnyTreatment = Annotated[Treatment | DrugTreatment, Field(discriminator="kind")]
+
+
 class Mechanisms(_Strict):
     """Switches for the model's mechanisms (ablations; the biology stays otherwise intact)."""
 
@@ -90,7 +127,7 @@ class Experiment(_Strict):
     species: Literal["mouse", "human"] = Field("mouse", description="whose parameter table the individuals carry")
     host: Host = Host()
     virus: Virus | None = Field(None, description="infection; none means PBS mock instillation")
-    treatments: list[Treatment] = Field(default_factory=list)
+    treatments: list[AnyTreatment] = Field(default_factory=list)
     mechanisms: Mechanisms = Mechanisms()
     parameters: dict[str, Real] = Field(default_factory=dict, description="overrides of nominal parameter values")
     mice: Integer = Field(4, ge=1, le=1000, json_schema_extra={"unit": "mice"}, description="mice per group")
@@ -117,9 +154,17 @@ class Experiment(_Strict):
             if treatment.start_day >= self.days:
                 raise ValueError(f"treatments.{i}.start_day ({treatment.start_day:g}) must be before the end of the "
                                  f"run (days = {self.days})")
+            if isinstance(treatment, DrugTreatment):
+                species = load_drug_table().drug(treatment.drug).species
+                if species != self.species:
+                    hint = (" (tocilizumab does not block mouse IL-6R: use mr16_1; Lokau et al. 2020)"
+                            if self.species == "mouse" else "")
+                    raise ValueError(f'treatments.{i}.drug = "{treatment.drug}" is a {species} drug, and this '
+                                     f"experiment's species is {self.species}{hint}")
         # Two courses of the same antibody may not overlap: the first one's end would silently end the other.
-        for i, a in enumerate(self.treatments):
-            for j, b in enumerate(self.treatments[i + 1:], start=i + 1):
+        antibodies = [(i, t) for i, t in enumerate(self.treatments) if isinstance(t, Treatment)]
+        for n, (i, a) in enumerate(antibodies):
+            for j, b in antibodies[n + 1:]:
                 a_end = self.days if a.end_day is None else a.end_day
                 b_end = self.days if b.end_day is None else b.end_day
                 if a.kind == b.kind and a.start_day < b_end and b.start_day < a_end:

@@ -34,6 +34,13 @@ CONTROL_SYMBOLS = {
     "mechanism_cd8_killing": "m_CD8",
     "mechanism_cd4_suppression": "m_CD4",
     "mechanism_seeding": "m_seed",
+    "il6r_blockade": "b_R",
+    "il6_neutralisation": "b_L",
+    "jak_inhibition": "b_JAK",
+    "antiviral_efficacy": "epsilon_AV",
+    "il6_clearance_lost": "l_IL6",
+    "neutrophil_supply_lost": "l_N",
+    "virus_cd8_expansion_lost": "l_CD8",
 }
 CONTROL_MEANING = {
     "virus_exposed": "0 before the infection event, 1 after (no infection without exposure)",
@@ -46,6 +53,8 @@ CONTROL_MEANING = {
     "mechanism_cd8_killing": "1 if CD8 T cells kill proliferating DCCs (switchable)",
     "mechanism_cd4_suppression": "1 if CD4 aggregates suppress CD8 cells (switchable)",
     "mechanism_seeding": "1 if new DCCs keep arriving (switchable; off by default)",
+    **{name: f"drug control (0 without drugs; set piecewise in time from the drug's concentration by "
+             f"`awaken.pharmacology`): 1 = {meaning}" for name, meaning in equations.DRUG_CONTROLS.items()},
 }
 
 

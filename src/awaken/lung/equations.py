@@ -48,6 +48,7 @@ __all__ = [
     "STATE_NAMES",
     "DCC_STATES",
     "CONTROLS",
+    "DRUG_CONTROLS",
     "READOUTS",
     "hill",
     "reactions",
@@ -120,7 +121,26 @@ CONTROLS: tuple[str, ...] = (
     "mechanism_cd8_killing",
     "mechanism_cd4_suppression",
     "mechanism_seeding",
+    # drugs (awaken.pharmacology): the share of each target a course blocks, piecewise in time
+    "il6r_blockade",
+    "il6_neutralisation",
+    "jak_inhibition",
+    "antiviral_efficacy",
+    "il6_clearance_lost",
+    "neutrophil_supply_lost",
+    "virus_cd8_expansion_lost",
 )
+#: Controls a drug course drives (:mod:`awaken.pharmacology`, which computes them from the drug's
+#: concentration): control -> what a value of 1 means. All are 0 without drugs.
+DRUG_CONTROLS: dict[str, str] = {
+    "il6r_blockade": "every IL-6 receptor occupied by an anti-IL-6R antibody (tocilizumab, sarilumab; MR16-1 in mice)",
+    "il6_neutralisation": "all IL-6 bound by an anti-IL-6 antibody (siltuximab)",
+    "jak_inhibition": "IL-6 -> JAK1/2 -> STAT3 signalling fully inhibited (baricitinib, ruxolitinib)",
+    "antiviral_efficacy": "virion production fully blocked (oseltamivir, nirmatrelvir/ritonavir)",
+    "il6_clearance_lost": "no IL-6 cleared (receptor-mediated clearance lost under IL-6R blockade: lavage IL-6 rises)",
+    "neutrophil_supply_lost": "no neutrophils released into the lung (IL-6 pathway blockade lowers neutrophil counts)",
+    "virus_cd8_expansion_lost": "no virus-specific CD8 expansion (the harm of slower viral clearance under IL-6 pathway blockade)",
+}
 
 
 @dataclass(frozen=True)
@@ -158,6 +178,12 @@ def reactions(s: SimpleNamespace, p: SimpleNamespace) -> list[Reaction]:
     stage_rate = ANTIGEN_CHAIN_STAGES / p.cd8_expansion_delay
     il6_made = 1 - p.il6_knockout
     inflammation_cue = s.infected_productive + p.damage_inflammation_weight * s.epithelial_damage
+    # Drugs (every factor is exactly 1 without them; awaken.pharmacology sets the controls): IL-6 that
+    # reaches DCC receptors, IL-6 clearance left (most goes through the receptor: Nishimoto et al. 2008),
+    # neutrophil supply left, virus-specific CD8 expansion left, virion production left.
+    il6_signal = s.il6 * (1 - p.il6r_blockade) * (1 - p.il6_neutralisation)
+    il6_clearance = p.il6_clearance * (1 - p.il6_clearance_lost)
+    neutrophil_supply = 1 - p.neutrophil_supply_lost
     antigen = _tumour_antigen(s, p)
     suppression = _cd4_suppression(s, p)
     chain = [getattr(s, f"antigen_presentation_{i}") for i in range(1, ANTIGEN_CHAIN_STAGES + 1)]
@@ -176,7 +202,8 @@ def reactions(s: SimpleNamespace, p: SimpleNamespace) -> list[Reaction]:
                  p.cd8_clearance_of_infected * s.cd8_virus_effector * s.infected_productive
                  / (p.cd8_clearance_half_sat + s.infected_productive),
                  {"infected_productive": -1, "epithelial_damage": 1}, "killing"),
-        Reaction("virus_production", p.virus_production * s.infected_productive, {"virus": 1}, "production"),
+        Reaction("virus_production", p.virus_production * (1 - p.antiviral_efficacy) * s.infected_productive,
+                 {"virus": 1}, "production"),
         Reaction("virus_clearance", p.virus_clearance * s.virus, {"virus": -1}, "clearance"),
         Reaction("epithelial_repair", p.epithelial_repair_rate * s.epithelial_damage,
                  {"epithelial_damage": -1}, "repair"),
@@ -191,7 +218,8 @@ def reactions(s: SimpleNamespace, p: SimpleNamespace) -> list[Reaction]:
         Reaction("cd8_virus_infiltration",
                  p.cd8_infiltration * s.infected_productive / (p.cd8_infiltration_half_sat + s.cd8_virus_effector),
                  {"cd8_virus_effector": 1}, "influx"),
-        Reaction("cd8_virus_expansion", p.cd8_expansion * s.cd8_virus_effector * chain[-1],
+        Reaction("cd8_virus_expansion",
+                 p.cd8_expansion * (1 - p.virus_cd8_expansion_lost) * s.cd8_virus_effector * chain[-1],
                  {"cd8_virus_effector": 1}, "division"),
         Reaction("cd8_virus_death", p.cd8_effector_death * s.cd8_virus_effector, {"cd8_virus_effector": -1}, "death"),
         Reaction("cd8_virus_depletion", p.anti_cd8_on * p.antibody_depletion_rate * s.cd8_virus_effector,
@@ -202,11 +230,13 @@ def reactions(s: SimpleNamespace, p: SimpleNamespace) -> list[Reaction]:
                  {"il6": 1}, "production"),
         Reaction("il6_secretion_by_injured_lung", il6_made * p.il6_per_damaged_cell * s.epithelial_damage,
                  {"il6": 1}, "production"),
-        Reaction("il6_clearance", p.il6_clearance * s.il6, {"il6": -1}, "clearance"),
+        Reaction("il6_clearance", il6_clearance * s.il6, {"il6": -1}, "clearance"),
         # --- neutrophils and NET-remodelled laminin (Albrengues et al. 2018) ---
-        Reaction("neutrophil_basal_influx", p.neutrophil_baseline * p.neutrophil_death, {"neutrophils": 1}, "influx"),
+        Reaction("neutrophil_basal_influx", neutrophil_supply * p.neutrophil_baseline * p.neutrophil_death,
+                 {"neutrophils": 1}, "influx"),
         Reaction("neutrophil_recruitment",
-                 p.neutrophil_recruitment_max * inflammation_cue / (inflammation_cue + p.neutrophil_recruitment_half_sat),
+                 neutrophil_supply * p.neutrophil_recruitment_max * inflammation_cue
+                 / (inflammation_cue + p.neutrophil_recruitment_half_sat),
                  {"neutrophils": 1}, "influx"),
         Reaction("neutrophil_death", p.neutrophil_death * s.neutrophils, {"neutrophils": -1}, "death"),
         Reaction("neutrophil_depletion", p.anti_ly6g_on * p.neutrophil_depletion_rate * s.neutrophils,
@@ -219,8 +249,8 @@ def reactions(s: SimpleNamespace, p: SimpleNamespace) -> list[Reaction]:
                  {"laminin_remodelling": -1}, "clearance"),
         # --- STAT3 in DCCs ---
         Reaction("stat3_activation",
-                 p.mechanism_il6_stat3 * p.stat3_response_rate
-                 * hill(s.il6, p.stat3_il6_half_max, STAT3_HILL_COEFFICIENT),
+                 p.mechanism_il6_stat3 * p.stat3_response_rate * (1 - p.jak_inhibition)
+                 * hill(il6_signal, p.stat3_il6_half_max, STAT3_HILL_COEFFICIENT),
                  {"stat3_activity": 1}, "production"),
         Reaction("stat3_deactivation", p.stat3_response_rate * s.stat3_activity, {"stat3_activity": -1}, "clearance"),
         # --- CD4 T cells ---

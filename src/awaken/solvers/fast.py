@@ -48,7 +48,7 @@ from awaken.lung.compiled import CompiledModel, compiled_model
 from awaken.runs.files import atomic_write_text
 from awaken.solvers.codegen import LANES, generated_source
 from awaken.solvers.reference import PREEQUILIBRATION_DAYS, absolute_tolerances
-from awaken.solvers.schedule import Event
+from awaken.solvers.schedule import Event, IndividualEvents
 from awaken.solvers.settings import DEFAULT_RTOL
 
 __all__ = ["FastSolver", "BatchResult", "cache_directory", "DEFAULT_RTOL", "AMOUNT_ATOL", "FastSolverError"]
@@ -285,16 +285,38 @@ class FastSolver:
         return self._run(_Columns(params, controls), n, events, days, output_days)
 
     def simulate_columns(self, columns: Mapping[str, np.ndarray | float], n: int, events: Sequence[Event],
-                         days: float, output_days: np.ndarray) -> BatchResult:
+                         days: float, output_days: np.ndarray, individual: IndividualEvents | None = None
+                         ) -> BatchResult:
         """The array form of :meth:`simulate`, for large batches built without a dict per individual.
 
         ``columns`` maps every parameter and control of the model to one value per individual (an
         array of length ``n``) or one value for all. ``events`` is one schedule shared by every
         individual, but the amounts of an event may be arrays of length ``n`` (a dose that depends on
-        the individual's parameters). Same results, bit for bit, as :meth:`simulate` on the same values.
+        the individual's parameters); ``individual`` adds each individual's own control changes (a drug
+        course, :func:`awaken.solvers.schedule.drug_event_table`), applied after the shared events of the
+        same day. Same results, bit for bit, as :meth:`simulate` on the same values.
         """
         output_days = _check_output_days(output_days, days)
-        return self._run(*self._shared(columns, n, events, days), days, output_days)
+        columns, n, table = self._shared(columns, n, events, days)
+        if individual is not None:
+            table = self._with_individual(table, individual, days)
+        return self._run(columns, n, table, days, output_days)
+
+    def _with_individual(self, table: tuple[np.ndarray, ...], individual: IndividualEvents, days: float
+                         ) -> tuple[np.ndarray, ...]:
+        day, kind, index, value = table
+        if individual.day.shape[0] != day.shape[0]:
+            raise ValueError("individual events must have one row per individual")
+        if np.any(individual.day[np.isfinite(individual.day)] >= days) or np.any(individual.day < 0):
+            raise ValueError(f"individual events must lie within [0, {days:g}) d")
+        names = {name: j for j, name in enumerate(self.model.parameter_names)}
+        codes = np.array([names[c] for c in individual.names], dtype=np.int64)
+        day = np.hstack([day, individual.day])
+        kind = np.hstack([kind, np.zeros(individual.day.shape, np.int64)])
+        index = np.hstack([index, codes[individual.code] if codes.size else individual.code])
+        value = np.hstack([value, individual.value])
+        order = np.argsort(day, axis=1, kind="stable")  # a day's shared events first
+        return tuple(np.ascontiguousarray(np.take_along_axis(a, order, axis=1)) for a in (day, kind, index, value))
 
     def screen_columns(self, columns: Mapping[str, np.ndarray | float], n: int, events: Sequence[Event],
                        days: float, output_days: np.ndarray, full_days: np.ndarray, picked: Sequence[str]
