@@ -28,7 +28,7 @@ from awaken.errors import InputError
 ARTIFACTS = Path(__file__).parent / "artifacts" / "dashboard"
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "figures"
 #: Screenshots docs/dashboard.md shows.
-DOCUMENTED = {"page-index", "lung-no-cd4-suppression", "lung-error", "population", "cohort", "runs", "page-trials"}
+DOCUMENTED = {"page-index", "lung-no-cd4-suppression", "lung-error", "population", "cohort", "runs", "trials"}
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAGES = ("", "lung", "population", "cohort", "trials", "runs")
@@ -93,54 +93,17 @@ def test_bad_options_exit_2_naming_the_flag(tmp_path):
     assert f"--port = {port}: cannot be served on 127.0.0.1:{port}" in result.output
 
 
-def test_the_trials_page_says_what_it_lacks_and_calls_the_trials_api_once_it_exists(monkeypatch):
-    """Without awaken.api.trials: the page says so. With one (a stand-in here, shaped as the trials issue
-    plans it): a form from SCHEMAS["trial"], run_trial in a background job, curves by arm."""
-    import importlib.machinery
-    import types
-
-    import pandas as pd
-    from pydantic import BaseModel, ConfigDict, Field
-
-    from awaken.api.settings import SCHEMAS
+def test_without_the_trials_api_the_trials_page_says_so(monkeypatch):
     from awaken.dashboard.app import Context
     from awaken.dashboard.pages import trials
 
+    assert trials.available()  # this version has it
+    monkeypatch.setattr(trials.importlib.util, "find_spec", lambda name: None)
+    assert not trials.available()
     jobs = Jobs(inline=True)
     try:
-        context = Context(Path("."), jobs)
-        if not trials.available():
-            assert "trials: not available in this version" in trials.TrialsPage(context).panel[0].object
-
-        class TrialSpec(BaseModel):
-            model_config = ConfigDict(extra="forbid")
-            name: str = "il6r_timing"
-            start_day: float = Field(3.0, ge=0, le=28, json_schema_extra={"unit": "d"})
-
-        calls = []
-
-        def run_trial(spec, progress=False):
-            calls.append(spec)
-            outcomes = pd.DataFrame({"arm": ["control", "control", "treated", "treated"], "day": [0, 28, 0, 28],
-                                     "dcc_count": [1.0, 100.0, 1.0, 10.0]})
-            return types.SimpleNamespace(outcomes=outcomes, summary=outcomes.groupby("arm").last().reset_index())
-
-        stand_in = types.ModuleType("awaken.api.trials")
-        stand_in.__spec__ = importlib.machinery.ModuleSpec("awaken.api.trials", None)
-        stand_in.run_trial = run_trial
-        monkeypatch.setitem(sys.modules, "awaken.api.trials", stand_in)
-        monkeypatch.setitem(SCHEMAS, "trial", TrialSpec)
-        assert trials.available()
-        page = trials.TrialsPage(context)
-        page.form.widgets[("start_day",)].value = 99.0
-        page.run()
-        assert "start_day = 99.0: must be >= 0 and <= 28 d" in page.jobs.errors.object and not calls
-        page.form.widgets[("start_day",)].value = 9.0
-        page.run()
-        page.jobs.job.wait(10)
-        page.jobs._poll()
-        assert calls[0].start_day == 9.0 and page.jobs.job.status == "done"
-        assert list(page.summary.object["arm"]) == ["control", "treated"]
+        page = trials.TrialsPage(Context(Path("."), jobs))
+        assert "trials: not available in this version" in page.panel[0].object
     finally:
         jobs.close()
 
@@ -277,9 +240,6 @@ def test_every_page_loads_without_console_errors(dashboard, browser_page):
         assert browser_page.errors == [], (route, browser_page.errors)
         _shot(browser_page, f"page-{route or 'index'}")
     print("page load times (s):", {k: round(v, 2) for k, v in times.items()})
-    trials = browser_page.locator(".trials-absent")
-    if trials.count():
-        assert "trials: not available in this version" in _text(trials)
 
 
 def test_a_bad_value_shows_the_field_named_error(dashboard, browser_page):
@@ -371,4 +331,29 @@ def test_the_cohort_page_runs_both_designs_and_the_run_is_browsable(dashboard, b
     assert "cohort" in _text(browser_page.locator(".runs-table"))
     assert "patients" in _text(browser_page.locator(".runs-files"))
     _shot(browser_page, "runs")
+    assert browser_page.errors == []
+
+
+@pytest.mark.slow
+def test_the_trials_page_runs_a_trial_with_its_outcome_curves_and_window_of_opportunity(dashboard, browser_page):
+    _open(browser_page, dashboard, "trials")
+    assert "tocilizumab" in _text(browser_page.locator(".trial-arms"))
+    assert browser_page.locator(".trial-timing-tocilizumab").count()  # the timing slider of the drug arm
+    size = browser_page.locator(".trial-size input")
+    size.fill("50")
+    size.press("Enter")
+    browser_page.locator(".run-trial button").click()
+    error = browser_page.locator(".error-trial")
+    error.wait_for(state="visible", timeout=10_000)
+    assert "size = 50: must be >= 100 and <= 10000000 participants" in _text(error)
+    size.fill("300")
+    size.press("Enter")
+    _run(browser_page, "trial")
+    _eventually(lambda: "risk difference" in _text(browser_page.locator(".trial-effects")))
+    time.sleep(1.5)
+    before = browser_page.locator(".plot-trial").screenshot()
+    browser_page.locator(".trial-explanation select").select_option("awakening")
+    time.sleep(1.5)
+    assert browser_page.locator(".plot-trial").screenshot() != before
+    _shot(browser_page, "trials")
     assert browser_page.errors == []

@@ -15,7 +15,7 @@ from bokeh.models import ColumnDataSource, HoverTool
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-__all__ = ["timecourse", "histogram", "curves", "empty"]
+__all__ = ["timecourse", "histogram", "curves", "window", "empty"]
 
 WIDTH, HEIGHT = 460, 260
 
@@ -71,4 +71,20 @@ def curves(series: Mapping[str, pd.Series], *, title: str, x_label: str, y_label
                  color=Category10_10[i % 10], line_width=2, legend_label=str(label))
     if series:
         fig.legend.location = "top_left"
+    return fig
+
+
+def window(frame: pd.DataFrame, *, title: str) -> figure:
+    """The window of opportunity: a drug's effect by the day it starts, the mice's and the ensemble's bands."""
+    fig = figure(title=title, width=WIDTH + 100, height=HEIGHT + 40, x_axis_label="treatment start (days post infection)",
+                 y_axis_label="DCC burden, treated / untreated", toolbar_location=None)
+    for i, (drug, part) in enumerate(frame.groupby("drug", sort=False)):
+        colour = Category10_10[i % 10]
+        part = part.sort_values("start_day")
+        fig.varea(x=part["start_day"], y1=part["ensemble_low"], y2=part["ensemble_high"], fill_color=colour,
+                  fill_alpha=0.12)
+        fig.varea(x=part["start_day"], y1=part["mouse_low"], y2=part["mouse_high"], fill_color=colour, fill_alpha=0.25)
+        fig.line(part["start_day"], part["effect"], color=colour, line_width=2, legend_label=str(drug))
+    if len(frame):
+        fig.legend.location = "bottom_right"
     return fig

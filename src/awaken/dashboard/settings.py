@@ -33,6 +33,7 @@ CAPS: dict[str, int] = {
     "population.n": 5000,       # accepted individuals (awaken population: no cap)
     "population.output_days": 20,
     "cohort.n": 200_000,        # survivors (awaken cohort: up to 10^8)
+    "trial.size": 20_000,       # participants per explanation (awaken trial run: up to 10^7)
 }
 
 
