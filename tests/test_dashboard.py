@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -137,7 +138,8 @@ def dashboard(tmp_path_factory):
     log = open(runs.parent / "dashboard.log", "w")  # noqa: SIM115 - closed below
     started = time.monotonic()
     server = subprocess.Popen([sys.executable, "-m", "awaken.cli", "dashboard", "--port", str(port), "--runs-folder",
-                               str(runs), "--workers", "1"], stdout=log, stderr=subprocess.STDOUT)
+                               str(runs), "--workers", "1"], stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}/"
     try:
         for _ in range(600):
@@ -150,7 +152,8 @@ def dashboard(tmp_path_factory):
                 time.sleep(0.1)
         print(f"\ndashboard up in {time.monotonic() - started:.1f} s; screenshots in {ARTIFACTS}")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        yield {"url": url, "runs": runs, "chromium": chromium}
+        yield {"url": url, "runs": runs, "chromium": chromium, "log": runs.parent / "dashboard.log",
+               "pid": server.pid}
     finally:
         server.terminate()
         try:
@@ -171,6 +174,7 @@ def browser_page(dashboard):
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.errors = errors
+        page.server_log, page.server_pid = dashboard["log"], dashboard["pid"]
         try:
             yield page
         finally:
@@ -230,7 +234,12 @@ def _run(page, name: str) -> str:
         if error.is_visible():
             raise AssertionError(_text(error))
         time.sleep(0.25)
-    raise AssertionError(f"{name}: not done in {RUN_SECONDS} s ({_text(status)})")
+    page.screenshot(path=ARTIFACTS / f"timeout-{name}.png", full_page=True)
+    os.kill(page.server_pid, signal.SIGUSR1)  # the server prints every thread's stack (faulthandler)
+    time.sleep(1)
+    log = page.server_log.read_text(errors="replace")[-8000:]
+    raise AssertionError(f"{name}: not done in {RUN_SECONDS} s ({_text(status)}); screenshot "
+                         f"{ARTIFACTS / f'timeout-{name}.png'}; the server's log ends:\n{log}")
 
 
 def test_every_page_loads_without_console_errors(dashboard, browser_page):
@@ -255,27 +264,24 @@ def test_a_bad_value_shows_the_field_named_error(dashboard, browser_page):
     mice.fill("500")
     mice.press("Enter")
     browser_page.locator(".run-lung button").click()
-    browser_page.wait_for_function("() => true")
-    time.sleep(0.5)
-    assert "mice = 500: the dashboard runs at most 16" in _text(error)
+    _eventually(lambda: "mice = 500: the dashboard runs at most 16" in _text(error))
     assert browser_page.errors == []
 
 
 @pytest.mark.slow
 def test_the_lung_runs_and_a_changed_control_changes_the_plot(dashboard, browser_page):
     _open(browser_page, dashboard, "lung")
+    plot = browser_page.locator(".plot-dcc-burden")
     first = _run(browser_page, "lung")
     browser_page.locator(".lung-scorecard .verdict").first.wait_for(timeout=10_000)
     assert "FAIL" not in _text(browser_page.locator(".lung-scorecard"))
-    time.sleep(1)
-    before = browser_page.locator(".plot-dcc-burden").screenshot()
+    time.sleep(1.5)  # the figure is drawn after the status line
+    before = plot.screenshot()
     _shot(browser_page, "lung-influenza")
     # switch off CD4 suppression: the curves move and the scorecard says which targets need it
     browser_page.locator(".lung-mechanisms-cd4_suppression input").uncheck()
     _run(browser_page, "lung")
-    time.sleep(1)
-    after = browser_page.locator(".plot-dcc-burden").screenshot()
-    assert before != after
+    _eventually(lambda: plot.screenshot() != before)
     _eventually(lambda: "FAIL" in _text(browser_page.locator(".lung-scorecard")))
     _shot(browser_page, "lung-no-cd4-suppression")
     # the same scenario again comes back from the cache at once
@@ -289,15 +295,15 @@ def test_the_lung_runs_and_a_changed_control_changes_the_plot(dashboard, browser
 @pytest.mark.slow
 def test_the_population_page_draws_distributions_and_a_run_can_be_cancelled(dashboard, browser_page):
     _open(browser_page, dashboard, "population")
+    plot = browser_page.locator(".plot-population")
     browser_page.locator(".population-n input").fill("200")
     browser_page.locator(".population-n input").press("Enter")
     _run(browser_page, "population")
-    assert "acceptance rate" in _text(browser_page.locator(".population-summary"))
-    time.sleep(1)
-    before = browser_page.locator(".plot-population").screenshot()
+    _eventually(lambda: "acceptance rate" in _text(browser_page.locator(".population-summary")))
+    time.sleep(1.5)  # the figure is drawn after the status line
+    before = plot.screenshot()
     browser_page.locator(".population-readout select").select_option("il6_pg_per_ml")
-    time.sleep(1.5)
-    assert browser_page.locator(".plot-population").screenshot() != before
+    _eventually(lambda: browser_page.locator(".plot-population").screenshot() != before)
     _shot(browser_page, "population")
     # a long run shows its progress and can be cancelled: the page stops waiting, the plot stays as it was
     drawn = browser_page.locator(".plot-population").screenshot()
@@ -319,8 +325,8 @@ def test_the_cohort_page_runs_both_designs_and_the_run_is_browsable(dashboard, b
     browser_page.locator(".cohort-n input").fill("20000")
     browser_page.locator(".cohort-n input").press("Enter")
     _run(browser_page, "cohort")
-    results = _text(browser_page.locator(".cohort-results"))
-    assert "odds ratio" in results and "lung metastasis" in results
+    _eventually(lambda: "odds ratio" in _text(browser_page.locator(".cohort-results")))
+    assert "lung metastasis" in _text(browser_page.locator(".cohort-results"))
     time.sleep(2)  # the incidence curves are drawn after the tables
     _shot(browser_page, "cohort")
     runs = [p.name for p in dashboard["runs"].iterdir()]
@@ -328,8 +334,8 @@ def test_the_cohort_page_runs_both_designs_and_the_run_is_browsable(dashboard, b
     _open(browser_page, dashboard, "runs")
     browser_page.locator(".runs-choice select").select_option(runs[0])
     time.sleep(1)
+    _eventually(lambda: "patients" in _text(browser_page.locator(".runs-files")))
     assert "cohort" in _text(browser_page.locator(".runs-table"))
-    assert "patients" in _text(browser_page.locator(".runs-files"))
     _shot(browser_page, "runs")
     assert browser_page.errors == []
 
@@ -353,7 +359,6 @@ def test_the_trials_page_runs_a_trial_with_its_outcome_curves_and_window_of_oppo
     time.sleep(1.5)
     before = browser_page.locator(".plot-trial").screenshot()
     browser_page.locator(".trial-explanation select").select_option("awakening")
-    time.sleep(1.5)
-    assert browser_page.locator(".plot-trial").screenshot() != before
+    _eventually(lambda: browser_page.locator(".plot-trial").screenshot() != before)  # the curves' title at least
     _shot(browser_page, "trials")
     assert browser_page.errors == []

@@ -9,6 +9,7 @@ interrupted; then it cancels what still runs and stops the cluster it started.
 from __future__ import annotations
 
 import errno
+import faulthandler
 import signal
 import socket
 import threading
@@ -119,7 +120,10 @@ def serve(port: int = 5006, host: str = "127.0.0.1", runs: str | Path = "runs", 
     def stop(*_: Any) -> None:  # SIGTERM ends the server as Ctrl-C does: jobs cancelled, cluster stopped
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, stop)
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 <pid>: every thread's stack, for hangs
     try:
         server.start()
         if ready is not None:
@@ -132,3 +136,4 @@ def serve(port: int = 5006, host: str = "127.0.0.1", runs: str | Path = "runs", 
         jobs.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+            faulthandler.unregister(signal.SIGUSR1)
