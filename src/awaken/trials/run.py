@@ -27,7 +27,7 @@ from awaken.cohort.draws import uniforms
 from awaken.cohort.interventions import CarePolicy, DrugAtInfection as CohortDrug
 from awaken.cohort.interventions import Surveillance as CohortSurveillance
 from awaken.cohort.interventions import Vaccination as CohortVaccination
-from awaken.cohort.interventions import scan_counts
+from awaken.cohort.interventions import candidate_uniforms, scan_counts
 from awaken.cohort.parameters import SUBTYPES, CohortScenario, day_number, load_cohort_table
 from awaken.cohort.people import OTHER, draw_people
 from awaken.cohort.simulate import finish_block, prepare_block
@@ -164,7 +164,6 @@ def simulate_block(trial_json: str, explanation: str, ids: np.ndarray) -> pd.Dat
         people.subtype < 0, len(SUBTYPES), people.subtype)], "other")
     allocation = np.floor(uniforms(seed, ids, streams.TRIAL_ALLOCATION) * len(trial.arms)).astype(int)
     frames = []
-    cand = control.candidates
     for k, (arm, block, tables) in enumerate(zip(trial.arms, blocks, tables_of)):
         e = _endpoints(tables, ids, start, horizon)
         death = e["death_day"]
@@ -179,7 +178,6 @@ def simulate_block(trial_json: str, explanation: str, ids: np.ndarray) -> pd.Dat
             **harms,
         })
         frames.append(frame[enrolled])
-    del cand
     return pd.concat(frames, ignore_index=True)[list(COLUMNS)]
 
 
@@ -218,9 +216,7 @@ def _harms(trial, block, control, tables, ids, start, horizon, values, seed) -> 
                 peak = float(target_effect(drug, item.course, np.zeros(1), bin_edges(60.0)).max())
                 u = np.ones(cand.day.size)
                 rows = np.flatnonzero(given)
-                for r in rows:
-                    u[r] = uniforms(seed, ids[person[r:r + 1]], int(cand.slot_stream[r]) + streams.TRIAL_HARM,
-                                    int(cand.draw[r]) * 16 + k)[0]
+                u[rows] = candidate_uniforms(seed, ids, cand, streams.TRIAL_HARM, rows, salt=k)
                 neutropenia |= per_person(given & (u < risk * peak)) > 0
     rebound = per_person(treated_any & block.lung.rebound) > 0
     delay = np.where(treated_any, np.maximum(block.lung.clearance_day - control.lung.clearance_day, 0.0), 0.0)
