@@ -251,3 +251,20 @@ def test_a_trial_is_the_same_on_dask_workers_and_in_any_block_layout():
     inline = simulate_trial(trial, block_size=600)
     dask = simulate_trial(trial, execution=Execution(workers=2), block_size=150)
     pd.testing.assert_frame_equal(inline, dask)
+
+
+def test_every_drug_value_has_a_source_and_calibrated_values_name_a_published_exposure():
+    from awaken.api.trials import drug_table
+    from awaken.targets import target_ids
+    rows = drug_table()
+    assert rows and all(r["source"].strip() and r["unit"] for r in rows)
+    known = set(target_ids("pharmacology"))
+    for drug in load_drug_table().drugs.values():
+        for p in drug.parameters():
+            assert set(p.calibrated_to) <= known, (drug.name, p.name)
+
+
+def test_the_drug_table_command_names_a_bad_drug():
+    proc = subprocess.run([sys.executable, "-m", "awaken.cli", "trial", "drugs", "aspirin"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and "aspirin" in proc.stderr and "tocilizumab" in proc.stderr

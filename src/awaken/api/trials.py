@@ -17,24 +17,53 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from awaken.documents import load_document
 from awaken.errors import InputError
 from awaken.runs.directory import RunDirectory
 from awaken.runs.execution import Execution
 from awaken.runs.progress import ProgressFactory, progress_bars
 from awaken.runs.provenance import python_call
-from awaken.schemas import validate
+from awaken.pharmacology.drugs import load_drug_table
+from awaken.schemas import load_model, validate
 from awaken.trials.design import Trial
 from awaken.trials.outcomes import TrialOutcomes, trial_outcomes
 from awaken.trials.run import simulate_trial
 from awaken.trials.sample_size import SampleSize, sample_size
 
-__all__ = ["load_trial", "run_trial", "trial_window", "TrialResult", "Trial"]
+__all__ = ["load_trial", "run_trial", "trial_window", "drug_table", "TrialResult", "Trial"]
 
 
 def load_trial(path: str | Path) -> Trial:
-    """Read and validate a trial file (YAML or TOML); problems name their field and the file."""
-    return validate(load_document(path), Trial, source=str(path))
+    """Read and validate a trial file (YAML or TOML); problems name their field and the file.
+
+    >>> load_trial("examples/trials/antiviral.yaml").arms[1].interventions[0].drug
+    'nirmatrelvir_ritonavir'
+    """
+    return load_model(Path(str(path)), Trial)
+
+
+def drug_table(name: str | None = None) -> list[dict[str, Any]]:
+    """Every PK/PD value of every drug (or of ``name``): drug, species, target, block, parameter, value,
+    unit, plausible range, between-person cv and source.
+
+    >>> [r["value"] for r in drug_table("tocilizumab") if r["parameter"] == "clearance"]
+    [0.3]
+    """
+    table = load_drug_table()
+    if name is not None and name not in table.drugs:
+        raise InputError.field("name", f"choose one of {', '.join(table.drugs)}", name)
+    rows = []
+    for key, drug in table.drugs.items():
+        if name is not None and key != name:
+            continue
+        for block, parameters in (("pk", drug.pk), ("pd", drug.pd), ("dose_effect", drug.dose_effect)):
+            rows += [{"drug": key, "species": drug.species, "target": drug.target, "block": block,
+                      "parameter": p.name, "value": p.value, "unit": p.unit, "range": list(p.range), "cv": p.cv,
+                      "source": p.source} for p in parameters]
+    if name is None:
+        rows += [{"drug": "(IL-6 pathway)", "species": "both", "target": "class effect", "block": "class_effects",
+                  "parameter": p.name, "value": p.value, "unit": p.unit, "range": list(p.range), "cv": p.cv,
+                  "source": p.source} for p in (*table.class_effects, *table.harms)]
+    return rows
 
 
 @dataclass
