@@ -192,8 +192,20 @@ def test_lives_are_identical_until_the_first_treated_infection():
 
 def test_the_counterfactual_table_has_every_participant_under_every_arm(paired):
     trial, table = paired
+    from awaken.trials.run import REFERENCE_ARM
     counts = table.groupby("arm")["person_id"].nunique()
-    assert counts.nunique() == 1 and set(counts.index) == {a.name for a in trial.arms}
+    assert counts.nunique() == 1 and set(counts.index) == {a.name for a in trial.arms} | {REFERENCE_ARM}
+    assert REFERENCE_ARM not in set(table["allocated_arm"])
+
+
+def test_the_excess_an_arm_could_prevent_is_the_causal_part_only(paired):
+    from awaken.trials.run import REFERENCE_ARM
+    _, table = paired  # awakening_alone: infections awaken dormant foci
+    control = table[table["arm"] == "control"].set_index("person_id")
+    world = table[table["arm"] == REFERENCE_ARM].set_index("person_id")
+    # without the causal mechanisms no lung metastasis comes earlier, and some do not come at all
+    assert (world["lung_metastasis_day"] >= control["lung_metastasis_day"]).all()
+    assert np.isfinite(world["lung_metastasis_day"]).sum() < np.isfinite(control["lung_metastasis_day"]).sum()
     assert table.groupby("person_id")["allocated_arm"].nunique().max() == 1
 
 

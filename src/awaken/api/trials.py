@@ -26,7 +26,7 @@ from awaken.pharmacology.drugs import load_drug_table
 from awaken.schemas import load_model, validate
 from awaken.trials.design import Trial
 from awaken.trials.outcomes import TrialOutcomes, trial_outcomes
-from awaken.trials.run import simulate_trial
+from awaken.trials.run import REFERENCE_ARM, simulate_trial
 from awaken.trials.sample_size import SampleSize, sample_size
 
 __all__ = ["load_trial", "run_trial", "trial_window", "drug_table", "TrialResult", "Trial"]
@@ -121,11 +121,11 @@ def _run(spec: Trial, execution: Execution, advance, window: bool) -> TrialResul
                                spec.size)
     horizon = float(survivors["follow_up_days"].iloc[0])
     control = spec.arms[0].name
-    outcomes = trial_outcomes(survivors, control, horizon, endpoints=tuple(spec.endpoints))
+    outcomes = trial_outcomes(survivors, control, horizon, endpoints=tuple(spec.endpoints), reference=REFERENCE_ARM)
     design = None
     if "lung_metastasis" in spec.endpoints:
         design = sample_size(survivors, control, horizon, endpoint="lung_metastasis", seed=spec.seed,
-                             hazard_ratios=tuple(spec.design_hazard_ratios))
+                             arms=[a.name for a in spec.arms[1:]], hazard_ratios=tuple(spec.design_hazard_ratios))
     mouse = None
     if window:
         from awaken.trials.mouse import window_of_opportunity
@@ -143,7 +143,9 @@ def _effect_rows(outcomes: TrialOutcomes) -> list[dict[str, str]]:
                      "risk_control": f"{e['control_risk_paired']:.4f}", "risk_arm": f"{e['risk_paired']:.4f}",
                      "rd_paired": ci(e["rd_paired"], e["rd_paired_lower"], e["rd_paired_upper"]),
                      "rd_trial": ci(e["rd_trial"], e["rd_trial_lower"], e["rd_trial_upper"]),
-                     "hr": ci(e["hr"], e["hr_lower"], e["hr_upper"], 2), "nnt": e["nnt_paired_text"]})
+                     "hr": ci(e["hr"], e["hr_lower"], e["hr_upper"], 2), "nnt": e["nnt_paired_text"],
+                     "prevented": ci(e.get("prevented_share", np.nan), e.get("prevented_share_lower", np.nan),
+                                     e.get("prevented_share_upper", np.nan), 2)})
     return rows
 
 

@@ -28,7 +28,7 @@ from awaken.cohort.interventions import CarePolicy, DrugAtInfection as CohortDru
 from awaken.cohort.interventions import Surveillance as CohortSurveillance
 from awaken.cohort.interventions import Vaccination as CohortVaccination
 from awaken.cohort.interventions import candidate_uniforms, scan_counts
-from awaken.cohort.parameters import SUBTYPES, CohortScenario, day_number, load_cohort_table
+from awaken.cohort.parameters import MECHANISM_SWITCHES, SUBTYPES, CohortScenario, day_number
 from awaken.cohort.people import OTHER, draw_people
 from awaken.cohort.simulate import finish_block, prepare_block
 from awaken.pharmacology.drugs import Course, load_drug_table
@@ -37,7 +37,15 @@ from awaken.runs.execution import Execution
 from awaken.trials.design import PATHOGEN_NAMES, DrugAtInfection, Surveillance, Trial, Vaccination, \
     load_trial_parameters
 
-__all__ = ["COLUMNS", "screen", "policy_for", "simulate_block", "simulate_trial", "trial_values"]
+__all__ = ["COLUMNS", "REFERENCE_ARM", "CAUSAL_MECHANISMS", "screen", "policy_for", "simulate_block", "simulate_trial",
+           "trial_values"]
+
+#: The rows of the counterfactual table for the world where infections do nothing to the cancer (every
+#: causal mechanism off, everything else as in the control arm): the human excess an arm could prevent is
+#: the control's risk above it. Nobody is allocated to it.
+REFERENCE_ARM = "no_causal_effect"
+#: The explanations' causal mechanisms (awaken.cohort.cancer_course (a)-(c)); (d) is what the record shows.
+CAUSAL_MECHANISMS = ("awakening", "occult_acceleration", "metastatic_acceleration")
 
 COLUMNS = ("explanation", "arm", "person_id", "allocated_arm", "age", "subtype", "years_since_diagnosis",
            "lung_metastasis_day", "cancer_death_day", "covid_death_day", "death_day", "end_day", "follow_up_days",
@@ -178,6 +186,22 @@ def simulate_block(trial_json: str, explanation: str, ids: np.ndarray) -> pd.Dat
             **harms,
         })
         frames.append(frame[enrolled])
+    # the no-causal-effect world: the control's infections and lungs, with the causal mechanisms off (they act
+    # only in the cancer course, so the control block is finished again; nothing is simulated twice)
+    off = {**control.values, **{name: null for mechanism, (name, null) in MECHANISM_SWITCHES.items()
+                                if mechanism in CAUSAL_MECHANISMS}}
+    e = _endpoints(finish_block(control, off), ids, start, horizon)
+    reference = frames[0].copy()
+    reference["arm"] = REFERENCE_ARM
+    for name in ("lung_metastasis_day", "cancer_death_day", "covid_death_day", "death_day"):
+        reference[name] = e[name][enrolled]
+    reference["end_day"] = np.minimum(reference["death_day"], float(horizon))
+    for name in ("detected_infections", "doses", "ct_scans", "ct_false_positives"):
+        reference[name] = 0
+    for name in ("treated", "neutropenia", "viral_rebound"):
+        reference[name] = False
+    reference["clearance_delay_days"] = 0.0
+    frames.append(reference)
     return pd.concat(frames, ignore_index=True)[list(COLUMNS)]
 
 
@@ -252,8 +276,9 @@ def simulate_trial(trial: Trial, execution: Execution | None = None, block_size:
     parts = execution.map(simulate_block, tasks, weights=[t[2].size for t in tasks], advance=advance,
                           name="awaken-trial")
     table = pd.concat(parts, ignore_index=True)
-    # one order whatever the blocks: explanation and arm as the trial lists them, then person
+    # one order whatever the blocks: explanation and arm as the trial lists them (the reference last), then person
+    arms = {**{a.name: i for i, a in enumerate(trial.arms)}, REFERENCE_ARM: len(trial.arms)}
     order = pd.DataFrame({"e": table["explanation"].map({e: i for i, e in enumerate(trial.explanations)}),
-                          "a": table["arm"].map({a.name: i for i, a in enumerate(trial.arms)}),
+                          "a": table["arm"].map(arms),
                           "p": table["person_id"]})
     return table.iloc[np.lexsort((order["p"], order["a"], order["e"]))].reset_index(drop=True)
