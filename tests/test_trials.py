@@ -280,3 +280,18 @@ def test_the_drug_table_command_names_a_bad_drug():
     proc = subprocess.run([sys.executable, "-m", "awaken.cli", "trial", "drugs", "aspirin"], capture_output=True,
                           text=True)
     assert proc.returncode == 2 and "aspirin" in proc.stderr and "tocilizumab" in proc.stderr
+
+
+def test_surveillance_finds_lung_metastases_earlier_and_by_itself_saves_nobody():
+    from awaken.trials.design import Trial
+    from awaken.trials.run import simulate_trial
+    trial = Trial(name="ct", size=3000, explanations=["awakening_alone"], seed=2, follow_up_years=3,
+                  arms=[{"name": "control"}, {"name": "ct", "interventions": [{"kind": "surveillance"}]}])
+    table = simulate_trial(trial)
+    control = table[table["arm"] == "control"].set_index("person_id")
+    ct = table[table["arm"] == "ct"].set_index("person_id")
+    assert (ct["lung_metastasis_earlier_days"] > 0).sum() > 0
+    assert (ct["lung_metastasis_day"] <= control["lung_metastasis_day"]).all()
+    # lead time is not a benefit by itself (ct_lead_time_benefit = 0): no death moves
+    pd.testing.assert_series_equal(ct["death_day"], control["death_day"])
+    assert ct["ct_scans"].sum() > 0 and ct["ct_false_positives"].sum() > 0

@@ -133,6 +133,20 @@ def _run(spec: Trial, execution: Execution, advance, window: bool) -> TrialResul
     return TrialResult(spec, survivors, outcomes, design, mouse)
 
 
+def earlier_diagnoses(survivors: pd.DataFrame, arms: list[str]) -> pd.DataFrame:
+    """Per explanation and arm: lung metastases diagnosed earlier than under the control (surveillance's
+    lead time), per 1,000 survivors, and the mean and median days earlier among them."""
+    rows = []
+    for (explanation, arm), part in survivors[survivors["arm"].isin(arms)].groupby(["explanation", "arm"], sort=False):
+        days = part["lung_metastasis_earlier_days"].to_numpy(dtype=float)
+        earlier = days[days > 0]
+        rows.append({"explanation": explanation, "arm": arm, "survivors": len(part),
+                     "earlier_per_1000": 1000 * earlier.size / max(len(part), 1),
+                     "mean_days_earlier": float(earlier.mean()) if earlier.size else 0.0,
+                     "median_days_earlier": float(np.median(earlier)) if earlier.size else 0.0})
+    return pd.DataFrame(rows)
+
+
 def _effect_rows(outcomes: TrialOutcomes) -> list[dict[str, str]]:
     def ci(v, lo, hi, digits=4):
         return "-" if not np.isfinite(v) else f"{v:.{digits}f} ({lo:.{digits}f} to {hi:.{digits}f})"
@@ -153,7 +167,8 @@ def _write(run: RunDirectory, result: TrialResult) -> None:
     from awaken.report.html import render_template
     from awaken.report.trial_figures import trial_figures
 
-    tables = {"survivors": result.survivors, **result.outcomes.tables()}
+    earlier = earlier_diagnoses(result.survivors, [a.name for a in result.trial.arms[1:]])
+    tables = {"survivors": result.survivors, **result.outcomes.tables(), "earlier_diagnoses": earlier}
     if result.sample_size is not None:
         tables.update(result.sample_size.tables())
     if result.window is not None:
@@ -169,7 +184,8 @@ def _write(run: RunDirectory, result: TrialResult) -> None:
                                          for r in _effect_rows(result.outcomes)]})
     run.write_text("report.html", render_template(
         "trial.html.j2", title=f"awaken trial: {result.trial.name}", prov=provenance, trial=result.trial,
-        enrolled=enrolled, effects=_effect_rows(result.outcomes), figures=figures, notes=notes,
+        enrolled=enrolled, effects=_effect_rows(result.outcomes), earlier=earlier.to_dict("records"),
+        figures=figures, notes=notes,
         tables=[f"tables/{n}.parquet" for n in tables]))
 
 

@@ -50,7 +50,7 @@ CAUSAL_MECHANISMS = ("awakening", "occult_acceleration", "metastatic_acceleratio
 COLUMNS = ("explanation", "arm", "person_id", "allocated_arm", "age", "subtype", "years_since_diagnosis",
            "lung_metastasis_day", "cancer_death_day", "covid_death_day", "death_day", "end_day", "follow_up_days",
            "infections", "detected_infections", "treated", "doses", "neutropenia", "viral_rebound",
-           "clearance_delay_days", "ct_scans", "ct_false_positives")
+           "clearance_delay_days", "ct_scans", "ct_false_positives", "lung_metastasis_earlier_days")
 _SCREEN_CHUNK = 200_000
 _IL6_TARGETS = ("il6r_blockade", "il6_neutralisation")
 
@@ -172,8 +172,14 @@ def simulate_block(trial_json: str, explanation: str, ids: np.ndarray) -> pd.Dat
         people.subtype < 0, len(SUBTYPES), people.subtype)], "other")
     allocation = np.floor(uniforms(seed, ids, streams.TRIAL_ALLOCATION) * len(trial.arms)).astype(int)
     frames = []
+    control_lung = _endpoints(tables_of[0], ids, start, np.inf)["lung_metastasis_day"]
     for k, (arm, block, tables) in enumerate(zip(trial.arms, blocks, tables_of)):
         e = _endpoints(tables, ids, start, horizon)
+        # how much earlier than under the control a lung metastasis of the follow-up is diagnosed (surveillance's
+        # lead time; 0 when not earlier)
+        both = np.isfinite(e["lung_metastasis_day"]) & np.isfinite(control_lung)
+        earlier = np.zeros(ids.size)
+        earlier[both] = np.maximum(control_lung[both] - e["lung_metastasis_day"][both], 0.0)
         death = e["death_day"]
         harms = _harms(trial, block, control, tables, ids, start, horizon, values, seed)
         frame = pd.DataFrame({
@@ -183,7 +189,7 @@ def simulate_block(trial_json: str, explanation: str, ids: np.ndarray) -> pd.Dat
             "lung_metastasis_day": e["lung_metastasis_day"], "cancer_death_day": e["cancer_death_day"],
             "covid_death_day": e["covid_death_day"], "death_day": death,
             "end_day": np.minimum(death, float(horizon)), "follow_up_days": float(horizon),
-            **harms,
+            **harms, "lung_metastasis_earlier_days": earlier,
         })
         frames.append(frame[enrolled])
     # the no-causal-effect world: the control's infections and lungs, with the causal mechanisms off (they act
@@ -201,6 +207,7 @@ def simulate_block(trial_json: str, explanation: str, ids: np.ndarray) -> pd.Dat
     for name in ("treated", "neutropenia", "viral_rebound"):
         reference[name] = False
     reference["clearance_delay_days"] = 0.0
+    reference["lung_metastasis_earlier_days"] = 0.0
     frames.append(reference)
     return pd.concat(frames, ignore_index=True)[list(COLUMNS)]
 
