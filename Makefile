@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/pip --disable-pip-version-check --quiet
 
-.PHONY: install demo test test-quick bench-survival bench-cohort human-calibration clean
+.PHONY: install demo test test-quick bench-survival bench-cohort bench-trial human-calibration clean
 
 install: $(STAMP)
 
@@ -37,6 +37,11 @@ bench-survival: install
 # a virtual survivor cohort at 1e4, 1e5 and 1e6 people (the whole `awaken cohort` command)
 bench-cohort: install
 	$(BIN)/python benchmarks/cohort_scale.py --sizes 10000 100000 1000000 --workers 2
+
+# a 2-arm in-silico trial at 1e5 and 1e6 participants (the whole `awaken trial run` command), its lungs alone
+# and libRoadRunner on a sample of the same lungs
+bench-trial: install
+	$(BIN)/python benchmarks/trial_scale.py --sizes 100000 1000000 --workers 2
 
 # the joint calibration of the human mechanisms (awaken explain; about 10 minutes on 2 cores): writes
 # runs/explain and ships its posterior sample (src/awaken/calibration/data/human_posterior.csv); the

@@ -192,8 +192,20 @@ def test_lives_are_identical_until_the_first_treated_infection():
 
 def test_the_counterfactual_table_has_every_participant_under_every_arm(paired):
     trial, table = paired
+    from awaken.trials.run import REFERENCE_ARM
     counts = table.groupby("arm")["person_id"].nunique()
-    assert counts.nunique() == 1 and set(counts.index) == {a.name for a in trial.arms}
+    assert counts.nunique() == 1 and set(counts.index) == {a.name for a in trial.arms} | {REFERENCE_ARM}
+    assert REFERENCE_ARM not in set(table["allocated_arm"])
+
+
+def test_the_excess_an_arm_could_prevent_is_the_causal_part_only(paired):
+    from awaken.trials.run import REFERENCE_ARM
+    _, table = paired  # awakening_alone: infections awaken dormant foci
+    control = table[table["arm"] == "control"].set_index("person_id")
+    world = table[table["arm"] == REFERENCE_ARM].set_index("person_id")
+    # without the causal mechanisms no lung metastasis comes earlier, and some do not come at all
+    assert (world["lung_metastasis_day"] >= control["lung_metastasis_day"]).all()
+    assert np.isfinite(world["lung_metastasis_day"]).sum() < np.isfinite(control["lung_metastasis_day"]).sum()
     assert table.groupby("person_id")["allocated_arm"].nunique().max() == 1
 
 
@@ -251,3 +263,35 @@ def test_a_trial_is_the_same_on_dask_workers_and_in_any_block_layout():
     inline = simulate_trial(trial, block_size=600)
     dask = simulate_trial(trial, execution=Execution(workers=2), block_size=150)
     pd.testing.assert_frame_equal(inline, dask)
+
+
+def test_every_drug_value_has_a_source_and_calibrated_values_name_a_published_exposure():
+    from awaken.api.trials import drug_table
+    from awaken.targets import target_ids
+    rows = drug_table()
+    assert rows and all(r["source"].strip() and r["unit"] for r in rows)
+    known = set(target_ids("pharmacology"))
+    for drug in load_drug_table().drugs.values():
+        for p in drug.parameters():
+            assert set(p.calibrated_to) <= known, (drug.name, p.name)
+
+
+def test_the_drug_table_command_names_a_bad_drug():
+    proc = subprocess.run([sys.executable, "-m", "awaken.cli", "trial", "drugs", "aspirin"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and "aspirin" in proc.stderr and "tocilizumab" in proc.stderr
+
+
+def test_surveillance_finds_lung_metastases_earlier_and_by_itself_saves_nobody():
+    from awaken.trials.design import Trial
+    from awaken.trials.run import simulate_trial
+    trial = Trial(name="ct", size=3000, explanations=["awakening_alone"], seed=2, follow_up_years=3,
+                  arms=[{"name": "control"}, {"name": "ct", "interventions": [{"kind": "surveillance"}]}])
+    table = simulate_trial(trial)
+    control = table[table["arm"] == "control"].set_index("person_id")
+    ct = table[table["arm"] == "ct"].set_index("person_id")
+    assert (ct["lung_metastasis_earlier_days"] > 0).sum() > 0
+    assert (ct["lung_metastasis_day"] <= control["lung_metastasis_day"]).all()
+    # lead time is not a benefit by itself (ct_lead_time_benefit = 0): no death moves
+    pd.testing.assert_series_equal(ct["death_day"], control["death_day"])
+    assert ct["ct_scans"].sum() > 0 and ct["ct_false_positives"].sum() > 0

@@ -60,6 +60,7 @@ _API = {
     "load_trial": "awaken.api.trials",
     "run_trial": "awaken.api.trials",
     "trial_window": "awaken.api.trials",
+    "drug_table": "awaken.api.trials",
     # the types they take and return
     "Experiment": "awaken.experiments.protocol",
     "ExperimentResult": "awaken.experiments.results",

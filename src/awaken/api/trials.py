@@ -17,24 +17,53 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from awaken.documents import load_document
 from awaken.errors import InputError
 from awaken.runs.directory import RunDirectory
 from awaken.runs.execution import Execution
 from awaken.runs.progress import ProgressFactory, progress_bars
 from awaken.runs.provenance import python_call
-from awaken.schemas import validate
+from awaken.pharmacology.drugs import load_drug_table
+from awaken.schemas import load_model, validate
 from awaken.trials.design import Trial
 from awaken.trials.outcomes import TrialOutcomes, trial_outcomes
-from awaken.trials.run import simulate_trial
+from awaken.trials.run import REFERENCE_ARM, simulate_trial
 from awaken.trials.sample_size import SampleSize, sample_size
 
-__all__ = ["load_trial", "run_trial", "trial_window", "TrialResult", "Trial"]
+__all__ = ["load_trial", "run_trial", "trial_window", "drug_table", "TrialResult", "Trial"]
 
 
 def load_trial(path: str | Path) -> Trial:
-    """Read and validate a trial file (YAML or TOML); problems name their field and the file."""
-    return validate(load_document(path), Trial, source=str(path))
+    """Read and validate a trial file (YAML or TOML); problems name their field and the file.
+
+    >>> load_trial("examples/trials/antiviral.yaml").arms[1].interventions[0].drug
+    'nirmatrelvir_ritonavir'
+    """
+    return load_model(Path(str(path)), Trial)
+
+
+def drug_table(name: str | None = None) -> list[dict[str, Any]]:
+    """Every PK/PD value of every drug (or of ``name``): drug, species, target, block, parameter, value,
+    unit, plausible range, between-person cv and source.
+
+    >>> [r["value"] for r in drug_table("tocilizumab") if r["parameter"] == "clearance"]
+    [0.3]
+    """
+    table = load_drug_table()
+    if name is not None and name not in table.drugs:
+        raise InputError.field("name", f"choose one of {', '.join(table.drugs)}", name)
+    rows = []
+    for key, drug in table.drugs.items():
+        if name is not None and key != name:
+            continue
+        for block, parameters in (("pk", drug.pk), ("pd", drug.pd), ("dose_effect", drug.dose_effect)):
+            rows += [{"drug": key, "species": drug.species, "target": drug.target, "block": block,
+                      "parameter": p.name, "value": p.value, "unit": p.unit, "range": list(p.range), "cv": p.cv,
+                      "source": p.source} for p in parameters]
+    if name is None:
+        rows += [{"drug": "(IL-6 pathway)", "species": "both", "target": "class effect", "block": "class_effects",
+                  "parameter": p.name, "value": p.value, "unit": p.unit, "range": list(p.range), "cv": p.cv,
+                  "source": p.source} for p in (*table.class_effects, *table.harms)]
+    return rows
 
 
 @dataclass
@@ -92,16 +121,30 @@ def _run(spec: Trial, execution: Execution, advance, window: bool) -> TrialResul
                                spec.size)
     horizon = float(survivors["follow_up_days"].iloc[0])
     control = spec.arms[0].name
-    outcomes = trial_outcomes(survivors, control, horizon, endpoints=tuple(spec.endpoints))
+    outcomes = trial_outcomes(survivors, control, horizon, endpoints=tuple(spec.endpoints), reference=REFERENCE_ARM)
     design = None
     if "lung_metastasis" in spec.endpoints:
         design = sample_size(survivors, control, horizon, endpoint="lung_metastasis", seed=spec.seed,
-                             hazard_ratios=tuple(spec.design_hazard_ratios))
+                             arms=[a.name for a in spec.arms[1:]], hazard_ratios=tuple(spec.design_hazard_ratios))
     mouse = None
     if window:
         from awaken.trials.mouse import window_of_opportunity
         mouse = window_of_opportunity(seed=spec.seed)
     return TrialResult(spec, survivors, outcomes, design, mouse)
+
+
+def earlier_diagnoses(survivors: pd.DataFrame, arms: list[str]) -> pd.DataFrame:
+    """Per explanation and arm: lung metastases diagnosed earlier than under the control (surveillance's
+    lead time), per 1,000 survivors, and the mean and median days earlier among them."""
+    rows = []
+    for (explanation, arm), part in survivors[survivors["arm"].isin(arms)].groupby(["explanation", "arm"], sort=False):
+        days = part["lung_metastasis_earlier_days"].to_numpy(dtype=float)
+        earlier = days[days > 0]
+        rows.append({"explanation": explanation, "arm": arm, "survivors": len(part),
+                     "earlier_per_1000": 1000 * earlier.size / max(len(part), 1),
+                     "mean_days_earlier": float(earlier.mean()) if earlier.size else 0.0,
+                     "median_days_earlier": float(np.median(earlier)) if earlier.size else 0.0})
+    return pd.DataFrame(rows)
 
 
 def _effect_rows(outcomes: TrialOutcomes) -> list[dict[str, str]]:
@@ -114,7 +157,9 @@ def _effect_rows(outcomes: TrialOutcomes) -> list[dict[str, str]]:
                      "risk_control": f"{e['control_risk_paired']:.4f}", "risk_arm": f"{e['risk_paired']:.4f}",
                      "rd_paired": ci(e["rd_paired"], e["rd_paired_lower"], e["rd_paired_upper"]),
                      "rd_trial": ci(e["rd_trial"], e["rd_trial_lower"], e["rd_trial_upper"]),
-                     "hr": ci(e["hr"], e["hr_lower"], e["hr_upper"], 2), "nnt": e["nnt_paired_text"]})
+                     "hr": ci(e["hr"], e["hr_lower"], e["hr_upper"], 2), "nnt": e["nnt_paired_text"],
+                     "prevented": ci(e.get("prevented_share", np.nan), e.get("prevented_share_lower", np.nan),
+                                     e.get("prevented_share_upper", np.nan), 2)})
     return rows
 
 
@@ -122,7 +167,8 @@ def _write(run: RunDirectory, result: TrialResult) -> None:
     from awaken.report.html import render_template
     from awaken.report.trial_figures import trial_figures
 
-    tables = {"survivors": result.survivors, **result.outcomes.tables()}
+    earlier = earlier_diagnoses(result.survivors, [a.name for a in result.trial.arms[1:]])
+    tables = {"survivors": result.survivors, **result.outcomes.tables(), "earlier_diagnoses": earlier}
     if result.sample_size is not None:
         tables.update(result.sample_size.tables())
     if result.window is not None:
@@ -138,7 +184,8 @@ def _write(run: RunDirectory, result: TrialResult) -> None:
                                          for r in _effect_rows(result.outcomes)]})
     run.write_text("report.html", render_template(
         "trial.html.j2", title=f"awaken trial: {result.trial.name}", prov=provenance, trial=result.trial,
-        enrolled=enrolled, effects=_effect_rows(result.outcomes), figures=figures, notes=notes,
+        enrolled=enrolled, effects=_effect_rows(result.outcomes), earlier=earlier.to_dict("records"),
+        figures=figures, notes=notes,
         tables=[f"tables/{n}.parquet" for n in tables]))
 
 

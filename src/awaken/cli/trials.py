@@ -85,3 +85,33 @@ def window(
     console.print(table("DCC count at 28 dpi, treated / untreated", ["drug", "start (dpi)", "ratio", "mice 10-90 %",
                                                                        "ensemble 5-95 %"], rows))
     console.print(f"run: {target}")
+
+
+@trial_app.command("validate")
+def validate(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="trial file (.yaml, .yml or .toml)")]
+             ) -> None:
+    """Check a trial file: unknown keys, types, ranges, drugs and arms. Exit status 2 if invalid."""
+    from awaken.api.trials import load_trial
+
+    with user_errors(ctx):
+        trial = load_trial(file)
+    console.print(f"ok: {file} is a valid trial ({trial.name}: {len(trial.arms)} arms, "
+                  f"{len(trial.explanations)} explanations, {trial.size:,} participants each)")
+
+
+@trial_app.command("drugs")
+def drugs(ctx: typer.Context,
+          name: Annotated[Optional[str], typer.Argument(help="one drug (default: every drug)")] = None,
+          fmt: FormatOption = "table") -> None:
+    """The drug table: every PK and PD value with its unit, plausible range, variability and source."""
+    from awaken.api.trials import drug_table
+
+    with user_errors(ctx):
+        check_format(fmt)
+        rows = drug_table(name)
+    if fmt == "json":
+        return print_json(rows)
+    console.print(table("drugs: PK and PD (awaken/pharmacology/data/drugs.yaml)",
+                        ["drug", "parameter", "value", "unit", "range", "cv", "source"],
+                        [[r["drug"], r["parameter"], f"{r['value']:g}", r["unit"],
+                          f"{r['range'][0]:g} - {r['range'][1]:g}", f"{r['cv']:g}", r["source"]] for r in rows]))

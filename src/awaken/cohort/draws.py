@@ -62,6 +62,23 @@ def uniforms(seed: int, persons: np.ndarray, stream: int, index: int = 0) -> np.
                      np.int64(index))
 
 
+@numba.njit(cache=True)
+def _keyed_uniforms(seed, persons, streams, indices):
+    out = np.empty(persons.size)
+    for i in range(persons.size):
+        out[i] = uniform(seed, persons[i], streams[i], indices[i])
+    return out
+
+
+def keyed_uniforms(seed: int, persons: np.ndarray, streams: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Uniform draws in (0, 1), draw ``i`` at coordinates ``(persons[i], streams[i], indices[i])``: the
+    same numbers as :func:`uniforms` at those coordinates, for draws that each have their own."""
+    n = np.asarray(persons).size
+    return _keyed_uniforms(np.uint64(seed), np.ascontiguousarray(persons, dtype=np.int64),
+                           np.ascontiguousarray(np.broadcast_to(streams, (n,)), dtype=np.int64),
+                           np.ascontiguousarray(np.broadcast_to(indices, (n,)), dtype=np.int64))
+
+
 def normals(seed: int, persons: np.ndarray, stream: int, index: int = 0) -> np.ndarray:
     """Standard normal draws (inverse CDF of :func:`uniforms`)."""
     from scipy.special import ndtri

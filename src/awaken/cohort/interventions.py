@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from awaken.cohort import streams
-from awaken.cohort.draws import uniforms
+from awaken.cohort.draws import keyed_uniforms
 from awaken.pharmacology.drugs import Course
 
 __all__ = ["DrugAtInfection", "Vaccination", "Surveillance", "CarePolicy", "Treatments", "treatments_of", "surveil",
+           "candidate_uniforms",
            "scan_counts"]
 
 
@@ -85,16 +86,13 @@ class Treatments:
     covid_death_factor: np.ndarray
 
 
-def _candidate_uniforms(seed: int, ids: np.ndarray, candidates, slot: int) -> np.ndarray:
-    base = candidates.slot_stream + slot
-    out = np.empty(candidates.day.size)
-    # one draw per candidate keyed by (person, candidate stream + slot, candidate number)
-    for stream in np.unique(base):
-        rows = np.flatnonzero(base == stream)
-        for k in np.unique(candidates.draw[rows]):
-            sel = rows[candidates.draw[rows] == k]
-            out[sel] = uniforms(seed, ids[candidates.row[sel]], int(stream), int(k))
-    return out
+def candidate_uniforms(seed: int, ids: np.ndarray, candidates, slot: int, rows: np.ndarray | None = None,
+                       salt: int = 0) -> np.ndarray:
+    """One draw per infection candidate (or per candidate of ``rows``), keyed by (person, the candidate's
+    stream + ``slot``, candidate number x 16 + ``salt``): the same in every arm and block layout."""
+    rows = np.arange(candidates.day.size) if rows is None else rows
+    return keyed_uniforms(seed, ids[candidates.row[rows]], candidates.slot_stream[rows] + slot,
+                          candidates.draw[rows].astype(np.int64) * 16 + salt)
 
 
 def treatments_of(policy: CarePolicy | None, seed: int, ids: np.ndarray, candidates) -> Treatments:
@@ -103,8 +101,8 @@ def treatments_of(policy: CarePolicy | None, seed: int, ids: np.ndarray, candida
     n = candidates.day.size
     if policy is None or not (policy.drugs or policy.surveillance):
         return Treatments(np.zeros(n, bool), [], [], np.ones(n))
-    detect_u = _candidate_uniforms(seed, ids, candidates, streams.TRIAL_DETECT)
-    start_u = _candidate_uniforms(seed, ids, candidates, streams.TRIAL_START)
+    detect_u = candidate_uniforms(seed, ids, candidates, streams.TRIAL_DETECT)
+    start_u = candidate_uniforms(seed, ids, candidates, streams.TRIAL_START)
     after = candidates.day >= policy.from_day
     probability = np.zeros(n)
     for item in (*policy.drugs, *(() if policy.surveillance is None else (policy.surveillance,))):
@@ -138,14 +136,10 @@ def _scan_days(surveillance: Surveillance, candidates, detected: np.ndarray, hap
 
 
 def _scan_uniforms(seed: int, ids: np.ndarray, candidates, cand: np.ndarray, number: np.ndarray, slot: int):
-    out = np.empty(cand.size)
+    """One draw per (infection, scan number): keyed by person, scan stream and the infection's identity."""
     index = candidates.slot_stream[cand].astype(np.int64) * 1000 + candidates.draw[cand]
-    for k in np.unique(number):
-        sel = np.flatnonzero(number == k)
-        for j in sel:  # one draw per (person, scan number, infection): keyed, so the same in every arm
-            out[j] = uniforms(seed, ids[candidates.row[cand[j:j + 1]]],
-                              streams.TRIAL_SCAN + int(k) * streams.SOURCE_STRIDE + slot, int(index[j]))[0]
-    return out
+    return keyed_uniforms(seed, ids[candidates.row[cand]],
+                          streams.TRIAL_SCAN + number.astype(np.int64) * streams.SOURCE_STRIDE + slot, index)
 
 
 def surveil(course, surveillance: Surveillance, seed: int, ids: np.ndarray, candidates, detected: np.ndarray,

@@ -23,7 +23,8 @@ Example
 >>> from awaken.pharmacology.exposure import drug_controls
 >>> edges, controls = drug_controls([("tocilizumab", Course(dose=8, route="iv"), np.array([2.0]))], n=1,
 ...                                 horizon_days=60.0)
->>> bool(controls["il6r_blockade"][0, edges[:-1] >= 3].min() > 0.9)   # blocked for weeks after one dose
+>>> weeks = (edges[:-1] >= 3) & (edges[:-1] < 24)
+>>> bool(controls["il6r_blockade"][0, weeks].min() > 0.9)   # blocked for three weeks after one dose
 True
 >>> bool(controls["il6r_blockade"][0, edges[1:] <= 2].max() == 0.0)   # nothing before the dose
 True
@@ -107,6 +108,17 @@ def _integrate(dose_step, amount, into_depot, pk, pd, h, n_steps, edges_step, ou
         for k in range(n_doses):
             last_dose = max(last_dose, dose_step[i, k])
         for j in range(n_steps + 1):
+            # the step that ends at j, with the concentration before a dose given at j
+            if want_bins and j > 0:
+                conc = c1 / v1
+                e = emax * conc**hill / (conc**hill + ec50**hill) if conc > 0.0 else 0.0
+                acc += 0.5 * (e + e_prev) * h
+                if j == edges_step[b + 1]:
+                    out_bins[i, b] = acc / ((edges_step[b + 1] - edges_step[b]) * h)
+                    acc = 0.0
+                    b += 1
+                    if b + 1 >= edges_step.size:
+                        break
             for k in range(n_doses):
                 if dose_step[i, k] == j:
                     if into_depot:
@@ -117,18 +129,10 @@ def _integrate(dose_step, amount, into_depot, pk, pd, h, n_steps, edges_step, ou
             if want_conc:
                 out_conc[i, j] = conc
             e = emax * conc**hill / (conc**hill + ec50**hill) if conc > 0.0 else 0.0
-            if want_bins and j > 0:
-                acc += 0.5 * (e + e_prev) * h
-                if j == edges_step[b + 1]:
-                    out_bins[i, b] = acc / ((edges_step[b + 1] - edges_step[b]) * h)
-                    acc = 0.0
-                    b += 1
-                    if b + 1 >= edges_step.size:
-                        break
             e_prev = e
             if j == n_steps:
                 break
-            if want_bins and not want_conc and j > last_dose and e < 1e-3 * EFFECT_FLOOR and d * h < 1e-3 * c1:
+            if want_bins and not want_conc and j > last_dose and e < 1e-3 * EFFECT_FLOOR and d * h <= 1e-3 * c1:
                 break  # washed out: the rest of the bins stay 0
             a1, b1, g1 = _rates(d, c1, p2, into_depot, ka, cl, v1, q, v2, vmax, km)
             a2, b2, g2 = _rates(d + 0.5 * h * a1, c1 + 0.5 * h * b1, p2 + 0.5 * h * g1, into_depot, ka, cl, v1, q, v2,

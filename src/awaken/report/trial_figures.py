@@ -262,7 +262,8 @@ def sample_size_figure(curve: pd.DataFrame, target_power: float = 0.8) -> tuple[
     ax.set_xlabel("participants per arm (control arm; log scale)")
     ax.set_ylabel("power (two-sided Cox test)")
     ax.set_title("Sample size: Schoenfeld's formula (lines) and bootstrap trials (points)", loc="left", fontsize=10)
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    if ax.get_legend_handles_labels()[0]:  # (every arm may be without an effect to detect)
+        ax.legend(fontsize=7, frameon=False, loc="lower right")
     _tidy(ax)
     return fig, data
 

@@ -58,8 +58,11 @@ def infection_event(day: float, dose: float, params: dict[str, float]) -> Event:
 
 #: A drug control is updated when an individual's value has moved more than this since it was last set (or
 #: has reached exactly 0): each update restarts the solver's step, and a blockade known to 0.01 is below
-#: what the PD parameters are known to (an EC50 uncertain several-fold moves it by more).
+#: what the PD parameters are known to (an EC50 uncertain several-fold moves it by more) ...
 DRUG_CONTROL_TOLERANCE = 0.01
+#: ... or when what the control leaves, ``1 - value``, has changed by more than this factor: near full
+#: blockade the residual signal is what matters (0.999 -> 0.99 is ten times the signal).
+DRUG_RESIDUAL_FACTOR = 1.25
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,9 @@ def drug_event_table(edges: np.ndarray, controls: dict[str, np.ndarray], days: f
                      tolerance: float = DRUG_CONTROL_TOLERANCE) -> IndividualEvents:
     """Piecewise-constant drug controls (:func:`awaken.pharmacology.exposure.drug_controls`: bin edges and
     control -> ``(n, bins)``) as each individual's own events: at a bin edge where one of an individual's
-    controls has moved more than ``tolerance`` since it was last set, or has become exactly 0 (washed
-    out), that control is set to its bin value. Nothing before the first change, nothing for controls
+    controls has moved more than ``tolerance`` since it was last set, or what it leaves (``1 - value``)
+    by more than :data:`DRUG_RESIDUAL_FACTOR`, or it has become exactly 0 (washed out), that control is
+    set to its bin value. Nothing before the first change, nothing for controls
     that stay 0; bins at or after ``days`` are dropped."""
     names = tuple(controls)
     n = next(iter(controls.values())).shape[0] if controls else 0
@@ -90,7 +94,8 @@ def drug_event_table(edges: np.ndarray, controls: dict[str, np.ndarray], days: f
         for k, name in enumerate(names):
             column = controls[name][:, b]
             last = previous[name]
-            rows = np.flatnonzero((np.abs(column - last) > tolerance) | ((column == 0.0) & (last != 0.0)))
+            residual = np.abs(np.log((1.0 - column + 1e-6) / (1.0 - last + 1e-6))) > np.log(DRUG_RESIDUAL_FACTOR)
+            rows = np.flatnonzero((np.abs(column - last) > tolerance) | residual | ((column == 0.0) & (last != 0.0)))
             if rows.size:
                 person.append(rows)
                 day.append(np.full(rows.size, float(edges[b])))

@@ -166,6 +166,9 @@ class Trial(_Strict):
         names = [a.name for a in self.arms]
         if len(set(names)) != len(names):
             raise ValueError(f"arms: names must be unique ({', '.join(names)})")
+        if "no_causal_effect" in names:
+            raise ValueError("arms: no_causal_effect is reserved (the world where infections do nothing to the "
+                             "cancer, simulated beside every trial)")
         known = load_explanations()
         unknown = [e for e in self.explanations if e not in known]
         if unknown:

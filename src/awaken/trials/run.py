@@ -27,8 +27,8 @@ from awaken.cohort.draws import uniforms
 from awaken.cohort.interventions import CarePolicy, DrugAtInfection as CohortDrug
 from awaken.cohort.interventions import Surveillance as CohortSurveillance
 from awaken.cohort.interventions import Vaccination as CohortVaccination
-from awaken.cohort.interventions import scan_counts
-from awaken.cohort.parameters import SUBTYPES, CohortScenario, day_number, load_cohort_table
+from awaken.cohort.interventions import candidate_uniforms, scan_counts
+from awaken.cohort.parameters import MECHANISM_SWITCHES, SUBTYPES, CohortScenario, day_number
 from awaken.cohort.people import OTHER, draw_people
 from awaken.cohort.simulate import finish_block, prepare_block
 from awaken.pharmacology.drugs import Course, load_drug_table
@@ -37,12 +37,20 @@ from awaken.runs.execution import Execution
 from awaken.trials.design import PATHOGEN_NAMES, DrugAtInfection, Surveillance, Trial, Vaccination, \
     load_trial_parameters
 
-__all__ = ["COLUMNS", "screen", "policy_for", "simulate_block", "simulate_trial", "trial_values"]
+__all__ = ["COLUMNS", "REFERENCE_ARM", "CAUSAL_MECHANISMS", "screen", "policy_for", "simulate_block", "simulate_trial",
+           "trial_values"]
+
+#: The rows of the counterfactual table for the world where infections do nothing to the cancer (every
+#: causal mechanism off, everything else as in the control arm): the human excess an arm could prevent is
+#: the control's risk above it. Nobody is allocated to it.
+REFERENCE_ARM = "no_causal_effect"
+#: The explanations' causal mechanisms (awaken.cohort.cancer_course (a)-(c)); (d) is what the record shows.
+CAUSAL_MECHANISMS = ("awakening", "occult_acceleration", "metastatic_acceleration")
 
 COLUMNS = ("explanation", "arm", "person_id", "allocated_arm", "age", "subtype", "years_since_diagnosis",
            "lung_metastasis_day", "cancer_death_day", "covid_death_day", "death_day", "end_day", "follow_up_days",
            "infections", "detected_infections", "treated", "doses", "neutropenia", "viral_rebound",
-           "clearance_delay_days", "ct_scans", "ct_false_positives")
+           "clearance_delay_days", "ct_scans", "ct_false_positives", "lung_metastasis_earlier_days")
 _SCREEN_CHUNK = 200_000
 _IL6_TARGETS = ("il6r_blockade", "il6_neutralisation")
 
@@ -164,9 +172,14 @@ def simulate_block(trial_json: str, explanation: str, ids: np.ndarray) -> pd.Dat
         people.subtype < 0, len(SUBTYPES), people.subtype)], "other")
     allocation = np.floor(uniforms(seed, ids, streams.TRIAL_ALLOCATION) * len(trial.arms)).astype(int)
     frames = []
-    cand = control.candidates
+    control_lung = _endpoints(tables_of[0], ids, start, np.inf)["lung_metastasis_day"]
     for k, (arm, block, tables) in enumerate(zip(trial.arms, blocks, tables_of)):
         e = _endpoints(tables, ids, start, horizon)
+        # how much earlier than under the control a lung metastasis of the follow-up is diagnosed (surveillance's
+        # lead time; 0 when not earlier)
+        both = np.isfinite(e["lung_metastasis_day"]) & np.isfinite(control_lung)
+        earlier = np.zeros(ids.size)
+        earlier[both] = np.maximum(control_lung[both] - e["lung_metastasis_day"][both], 0.0)
         death = e["death_day"]
         harms = _harms(trial, block, control, tables, ids, start, horizon, values, seed)
         frame = pd.DataFrame({
@@ -176,10 +189,26 @@ def simulate_block(trial_json: str, explanation: str, ids: np.ndarray) -> pd.Dat
             "lung_metastasis_day": e["lung_metastasis_day"], "cancer_death_day": e["cancer_death_day"],
             "covid_death_day": e["covid_death_day"], "death_day": death,
             "end_day": np.minimum(death, float(horizon)), "follow_up_days": float(horizon),
-            **harms,
+            **harms, "lung_metastasis_earlier_days": earlier,
         })
         frames.append(frame[enrolled])
-    del cand
+    # the no-causal-effect world: the control's infections and lungs, with the causal mechanisms off (they act
+    # only in the cancer course, so the control block is finished again; nothing is simulated twice)
+    off = {**control.values, **{name: null for mechanism, (name, null) in MECHANISM_SWITCHES.items()
+                                if mechanism in CAUSAL_MECHANISMS}}
+    e = _endpoints(finish_block(control, off), ids, start, horizon)
+    reference = frames[0].copy()
+    reference["arm"] = REFERENCE_ARM
+    for name in ("lung_metastasis_day", "cancer_death_day", "covid_death_day", "death_day"):
+        reference[name] = e[name][enrolled]
+    reference["end_day"] = np.minimum(reference["death_day"], float(horizon))
+    for name in ("detected_infections", "doses", "ct_scans", "ct_false_positives"):
+        reference[name] = 0
+    for name in ("treated", "neutropenia", "viral_rebound"):
+        reference[name] = False
+    reference["clearance_delay_days"] = 0.0
+    reference["lung_metastasis_earlier_days"] = 0.0
+    frames.append(reference)
     return pd.concat(frames, ignore_index=True)[list(COLUMNS)]
 
 
@@ -218,9 +247,7 @@ def _harms(trial, block, control, tables, ids, start, horizon, values, seed) -> 
                 peak = float(target_effect(drug, item.course, np.zeros(1), bin_edges(60.0)).max())
                 u = np.ones(cand.day.size)
                 rows = np.flatnonzero(given)
-                for r in rows:
-                    u[r] = uniforms(seed, ids[person[r:r + 1]], int(cand.slot_stream[r]) + streams.TRIAL_HARM,
-                                    int(cand.draw[r]) * 16 + k)[0]
+                u[rows] = candidate_uniforms(seed, ids, cand, streams.TRIAL_HARM, rows, salt=k)
                 neutropenia |= per_person(given & (u < risk * peak)) > 0
     rebound = per_person(treated_any & block.lung.rebound) > 0
     delay = np.where(treated_any, np.maximum(block.lung.clearance_day - control.lung.clearance_day, 0.0), 0.0)
@@ -256,8 +283,9 @@ def simulate_trial(trial: Trial, execution: Execution | None = None, block_size:
     parts = execution.map(simulate_block, tasks, weights=[t[2].size for t in tasks], advance=advance,
                           name="awaken-trial")
     table = pd.concat(parts, ignore_index=True)
-    # one order whatever the blocks: explanation and arm as the trial lists them, then person
+    # one order whatever the blocks: explanation and arm as the trial lists them (the reference last), then person
+    arms = {**{a.name: i for i, a in enumerate(trial.arms)}, REFERENCE_ARM: len(trial.arms)}
     order = pd.DataFrame({"e": table["explanation"].map({e: i for i, e in enumerate(trial.explanations)}),
-                          "a": table["arm"].map({a.name: i for i, a in enumerate(trial.arms)}),
+                          "a": table["arm"].map(arms),
                           "p": table["person_id"]})
     return table.iloc[np.lexsort((order["p"], order["a"], order["e"]))].reset_index(drop=True)
