@@ -118,7 +118,8 @@ def window():
 def test_il6r_blockade_works_best_the_earlier_it_starts(window):
     mr = window[(window["drug"] == "mr16_1") & (window["read_day"] == 28)].sort_values("start_day")
     assert mr["effect"].is_monotonic_increasing, mr
-    assert mr["effect"].iloc[0] < 0.1 < mr["effect"].iloc[-1]  # from 0 dpi it abolishes the awakening; from 9 dpi it does not
+    # from 0 dpi it abolishes the awakening; from 9 dpi it does not
+    assert mr["effect"].iloc[0] < 0.1 < mr["effect"].iloc[-1]
 
 
 def test_window_bands_are_ordered_and_the_ensemble_agrees_on_the_direction(window):
