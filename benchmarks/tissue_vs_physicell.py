@@ -80,15 +80,19 @@ def main() -> None:
     args = parser.parse_args()
     days = args.minutes / 1440
     report: dict = {"window_min": args.minutes, "threads": args.threads}
-    report["awaken_kernel"] = awaken_kernel(days, 40)
-    report["awaken_command"] = awaken_command(max(1, round(days)))
+
+    def show(key: str, value) -> None:  # print each part as it is measured (PhysiCell runs once)
+        report[key] = value
+        print(json.dumps({key: value}), flush=True)
+
+    show("awaken_kernel", awaken_kernel(days, 40))
+    show("awaken_command", awaken_command(max(1, round(days))))
+    show("scaling", [awaken_kernel(days, v) for v in args.sizes])
     if not args.skip_physicell:
-        report["physicell"] = physicell(args.minutes, args.threads)
+        show("physicell", physicell(args.minutes, args.threads))
         per_day = report["physicell"]["wall_s"] / days
-        report["ratio_kernel"] = per_day / report["awaken_kernel"]["seconds_per_simulated_day"]
-        report["ratio_command"] = per_day / (report["awaken_command"]["wall_s"] / max(1, round(days)))
-    report["scaling"] = [awaken_kernel(days, v) for v in args.sizes]
-    print(json.dumps(report, indent=2))
+        show("ratio_kernel", per_day / report["awaken_kernel"]["seconds_per_simulated_day"])
+        show("ratio_command", per_day / (report["awaken_command"]["wall_s"] / max(1, round(days))))
 
 
 if __name__ == "__main__":

@@ -19,8 +19,10 @@ decision depends on the order in which cells are visited. Behaviours follow the 
 * **CD4 T cells** divide with the delayed antigen signal, are drawn to the lesion chemokine and,
   next to proliferating DCCs, join lesion aggregates (iBALT-like);
 * **CD8 T cells**: virus-specific effectors (recruited by infection, chemotaxis to the epithelial
-  chemokine) and tumour-reactive cells (resting, drawn to lesions; activated and expanded by the
-  antigen of proliferating DCCs, both held back by nearby CD4 aggregates).
+  chemokine) and tumour-reactive cells: resting cells patrol; effectors, primed in the draining
+  lymph node by the lesions' antigen (the engine computes that flux at the lung's scale), enter at
+  vessels near lesions, expand next to proliferating DCCs and kill them, both held back by nearby
+  CD4 aggregates.
 
 "Lung-equivalent" densities turn a count in a window into the whole-lung number the lung model's
 half-maxima are written in (count x voxels per section / window voxels / section fraction of the
@@ -55,9 +57,10 @@ K: dict[str, int] = {name: i for i, name in enumerate((
     "awakening", "progression", "reversion", "hybrid_division", "prolif_division", "dormant_death", "awake_death",
     "killing_rate", "killing_half", "mech_killing", "supp_half", "mech_supp", "neutrophil_death", "cd4_death",
     "cd4_aggregate_death", "cd4_division", "cd4_aggregation", "cd4_aggregation_half", "cd8_virus_death",
-    "cd8_virus_division", "cd8_resting_death", "cd8_activation", "antigen_half", "cd8_tumour_expansion",
+    "cd8_virus_division", "cd8_resting_death", "antigen_half", "cd8_tumour_expansion",
     "cd8_tumour_death", "t_speed", "t_bias", "neutrophil_speed", "neutrophil_bias", "aggregate_speed",
     "daughter_um", "chemotaxis_half", "influx_neutrophil", "influx_cd4", "influx_cd8_virus", "influx_cd8_resting", "influx_dcc",
+    "influx_cd8_tumour",
 ))}
 _P = {f"_K_{name.upper()}": i for name, i in K.items()}
 globals().update(_P)
@@ -268,9 +271,6 @@ def advance(step, seed, k, epithelium, x, y, kind, uid, stat3, n, next_uid, viru
         if kd == CD4 and _happens(k[_K_CD4_AGGREGATION] * lesion_cells / (lesion_cells + k[_K_CD4_AGGREGATION_HALF]),
                                   dt, seed, me, step, _AGGREGATION):
             kind[i] = CD4_AGG
-        elif kd == CD8_RESTING and _happens(k[_K_CD8_ACTIVATION] * antigen * suppression, dt, seed, me, step,
-                                            _TRANSITION):
-            kind[i] = CD8_TUMOUR
         if divide > 0.0 and _happens(divide, dt, seed, me, step, _DIVISION):
             angle = 2.0 * np.pi * uniform(seed, me, step, _DAUGHTER)
             born_x[births] = (x[i] + k[_K_DAUGHTER_UM] * np.cos(angle)) % size
@@ -305,8 +305,11 @@ def advance(step, seed, k, epithelium, x, y, kind, uid, stat3, n, next_uid, viru
     for v in range(vessels.size):
         weights[v] = 1e-3 + chemokine[vessels[v] // nv, vessels[v] % nv]
     uniform_weights = np.ones(vessels.size)
+    lesion_weights = np.empty(vessels.size)
+    for v in range(vessels.size):
+        lesion_weights[v] = 1e-3 + lesion[vessels[v] // nv, vessels[v] % nv]
     recruits = ((NEUTROPHIL, _K_INFLUX_NEUTROPHIL), (CD4, _K_INFLUX_CD4), (CD8_VIRUS, _K_INFLUX_CD8_VIRUS),
-                (CD8_RESTING, _K_INFLUX_CD8_RESTING), (DCC_DORMANT, _K_INFLUX_DCC))
+                (CD8_RESTING, _K_INFLUX_CD8_RESTING), (DCC_DORMANT, _K_INFLUX_DCC), (CD8_TUMOUR, _K_INFLUX_CD8_TUMOUR))
     for recruit_kind, index in recruits:
         mean = k[index] * dt
         if mean <= 0.0:
@@ -321,6 +324,8 @@ def advance(step, seed, k, epithelium, x, y, kind, uid, stat3, n, next_uid, viru
                 py = uniform(seed, new, step, _INFLUX_PLACE_2) * size
             elif recruit_kind == NEUTROPHIL or recruit_kind == CD8_VIRUS:
                 px, py = _place_at_vessel(vessels, weights, nv, vox, seed, new, step)
+            elif recruit_kind == CD8_TUMOUR:
+                px, py = _place_at_vessel(vessels, lesion_weights, nv, vox, seed, new, step)
             else:
                 px, py = _place_at_vessel(vessels, uniform_weights, nv, vox, seed, new, step)
             x[alive], y[alive], kind[alive], uid[alive], stat3[alive] = px, py, recruit_kind, new, 0.0

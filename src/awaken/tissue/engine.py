@@ -12,7 +12,7 @@ any number of workers.
 
 **Read-outs at the lung's scale** (:mod:`awaken.tissue.section`): cell counts are section counts
 divided by the section's fraction of the lung; DCCs are scaled by ``dcc_initial /
-dcc_per_section``; ``dcc_count`` is the three-section read-out (``section_sampling_fraction`` of
+dcc_per_section``, and so are tumour-reactive CD8 effectors, which home to them; ``dcc_count`` is the three-section read-out (``section_sampling_fraction`` of
 the lung's DCCs, as the lung model); IL-6 and virus are the section's mean field (their units are
 the lung's, see :mod:`awaken.tissue.fields`); the Ki67+ fraction is the DCCs' mean division rate
 over the cycling cell's, as the lung model defines it.
@@ -128,7 +128,6 @@ def _kernel_parameters(lung: dict[str, float], geometry: Geometry) -> np.ndarray
         "cd4_aggregation": rule("cd4", "join a lesion aggregate"),
         "cd4_aggregation_half": rule("cd4", "join a lesion aggregate", part="half_max"),
         "cd8_virus_death": rule("cd8_virus_effector", "death"), "cd8_resting_death": rule("cd8_resting", "death"),
-        "cd8_activation": rule("cd8_resting", "activation"),
         "antigen_half": rule("cd8_resting", "activation", part="half_max"),
         "cd8_tumour_expansion": rule("cd8_tumour_effector", "division"),
         "cd8_tumour_death": rule("cd8_tumour_effector", "death"),
@@ -199,7 +198,8 @@ def simulate_section(experiment: Experiment, lung: dict[str, float], mouse: int,
     ne = nv * geometry.cells_per_voxel
     epithelium = np.zeros((ne, ne), dtype=np.int8)
     vessels = vessel_voxels(geometry, seed)
-    capacity = 4096
+    capacity = 4096 + 2 * int(geometry.n_epithelial / lung["target_cells_initial"] * (
+        lung["neutrophil_baseline"] + lung["cd4_baseline"] + lung["cd8_resting_baseline"]))
     x, y = np.zeros(capacity), np.zeros(capacity)
     kind, uid, stat3 = np.zeros(capacity, dtype=np.int8), np.zeros(capacity, dtype=np.int64), np.zeros(capacity)
     resting = [(agents.NEUTROPHIL, lung["neutrophil_baseline"] * f), (agents.CD4, lung["cd4_baseline"] * f),
@@ -221,6 +221,9 @@ def simulate_section(experiment: Experiment, lung: dict[str, float], mouse: int,
     chain = np.zeros(ANTIGEN_CHAIN_STAGES)
     stage_rate = ANTIGEN_CHAIN_STAGES / lung["cd8_expansion_delay"]
     infected = False
+    activation = resolve(find_rule(load_rules(), "cd8_resting", "activation").rate, lung)
+    antigen_half = resolve(find_rule(load_rules(), "cd8_resting", "activation").half_max, lung)
+    suppression_half = resolve(find_rule(load_rules(), "dcc_proliferating", "cd8 killing").half_max, lung)
 
     rows: list[dict[str, float]] = []
     kept: list[Section] = []
@@ -256,7 +259,7 @@ def simulate_section(experiment: Experiment, lung: dict[str, float], mouse: int,
             "neutrophils": per_kind[agents.NEUTROPHIL] / f,
             "cd4_t_cells": (per_kind[agents.CD4] + per_kind[agents.CD4_AGG]) / f,
             "cd4_aggregate_t_cells": per_kind[agents.CD4_AGG] / f,
-            "cd8_t_cells_active": (per_kind[agents.CD8_VIRUS] + per_kind[agents.CD8_TUMOUR]) / f,
+            "cd8_t_cells_active": per_kind[agents.CD8_VIRUS] / f + per_kind[agents.CD8_TUMOUR] * dcc_scale,
             "cd8_t_cells_resting": per_kind[agents.CD8_RESTING] / f,
             **{f"section_{name}": int(per_kind[i]) for i, name in enumerate(KINDS)},
             **{f"section_epithelium_{name}": int(np.count_nonzero(epithelium == i)) for i, name in enumerate(EPITHELIUM)},
@@ -308,6 +311,15 @@ def simulate_section(experiment: Experiment, lung: dict[str, float], mouse: int,
             lung["cd8_infiltration_half_sat"] + cd8_virus_lung)
         k[K["influx_cd8_resting"]] = f * lung["cd8_resting_baseline"] * lung["cd8_resting_death"]
         k[K["influx_dcc"]] = float(mech.seeding and schedule.has_dccs) * lung["dcc_seeding_rate"] / dcc_scale
+        # Tumour-reactive CD8 cells are primed in the draining lymph node by the lung's lesions (the lung
+        # model's activation term at the lung's scale) and home to lesions: the section receives its
+        # DCCs' share (1 / dcc_scale) of them, as it holds that share of the lung's DCCs.
+        lesions_lung = np.count_nonzero(live == agents.DCC_PROLIF) * dcc_scale
+        aggregates_lung = np.count_nonzero(live == agents.CD4_AGG) / f
+        resting_lung = np.count_nonzero(live == agents.CD8_RESTING) / f
+        k[K["influx_cd8_tumour"]] = (activation * lesions_lung / (lesions_lung + antigen_half)
+                                     / (1 + float(mech.cd4_suppression) * aggregates_lung / suppression_half)
+                                     * resting_lung / dcc_scale)
         chain_in = np.concatenate([[producing_lung], chain[:-1]])
         chain += dt * stage_rate * (chain_in - chain)
 

@@ -35,8 +35,8 @@ __all__ = ["CHANNELS", "immunofluorescence", "composite", "png_bytes", "ome_tiff
 
 CHANNELS: tuple[str, ...] = ("HER2", "Ki67", "CD4", "CD8", "DAPI")
 #: Colour of each channel in the composite (RGB weights).
-COLOURS = {"HER2": (0.1, 1.0, 0.2), "Ki67": (1.0, 0.2, 1.0), "CD4": (1.0, 0.15, 0.1), "CD8": (1.0, 0.85, 0.0),
-           "DAPI": (0.15, 0.3, 1.0)}
+COLOURS = {"HER2": (0.0, 0.75, 0.1), "Ki67": (0.6, 0.0, 0.6), "CD4": (1.0, 0.1, 0.05), "CD8": (1.0, 0.9, 0.0),
+           "DAPI": (0.05, 0.1, 0.45)}
 NUCLEUS_SIGMA_UM = 2.5
 
 
