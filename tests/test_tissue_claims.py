@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from awaken.experiments.catalogue import load_experiment, with_overrides
-from awaken.tissue.agents import CD4, CD4_AGG, CD8_TUMOUR, DCC_PROLIF
+from awaken.tissue.agents import CD4, CD4_AGG, CD8_TUMOUR, DCC_DORMANT, DCC_PROLIF
 from awaken.tissue.spatial_statistics import nearest_distances, section_statistics
 
 
@@ -74,7 +74,7 @@ def test_anti_cd4_from_9_dpi_lets_cd8_cells_reach_the_lesions():
         section = _at(result, 15)
         xy = np.column_stack([section.x_um, section.y_um])
         effectors = xy[section.kind == CD8_TUMOUR]
-        return int(np.sum(nearest_distances(effectors, xy[section.kind == DCC_PROLIF], section.size_um) <= 30))
+        return int(np.sum(nearest_distances(effectors, xy[section.kind >= DCC_DORMANT], section.size_um) <= 30))
 
     treated, control = sections("anti_cd4_influenza", days=20), sections("igg_influenza", days=20)
     assert treated.at(15, "cd4_aggregate_t_cells") < 0.2 * control.at(15, "cd4_aggregate_t_cells")
@@ -94,3 +94,15 @@ def test_the_section_follows_the_lung_model_it_is_a_part_of():
     assert section.at(5, "mesenchymal_fraction") == pytest.approx(lung.at(5, "mesenchymal_fraction"), abs=0.15)
     fold = section.at(15, "dcc_count") / section.at(0, "dcc_count")
     assert fold == pytest.approx(lung.at(15, "dcc_count") / lung.at(0, "dcc_count"), rel=0.6)
+
+
+@pytest.mark.slow
+def test_the_scorecard_scores_the_tissue_through_the_same_code():
+    """M1-M11 on sections (4 a group, as the study's groups): all but M8's late part pass
+    (docs/tissue.md says why: CD8 killing is local, lesions no effector reaches grow on)."""
+    from awaken.api.experiments import score_targets
+
+    card = score_targets(mice=4, seed=0, days=28, engine="tissue")
+    assert card.failed("mouse") == ["M8_cd4_maintains"]
+    m8 = next(s for s in card.mouse if s.id == "M8_cd4_maintains")
+    assert m8.parts == {"late": False, "early": True} and m8.simulated["late"] < 0.7

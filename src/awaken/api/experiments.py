@@ -65,9 +65,11 @@ def run_experiment(experiment: str | Path | Experiment, days: int | None = None,
 
     ``days`` (1-3650), ``seed`` and ``mice`` (1-1000) override the experiment's own settings;
     ``engine`` is ``"reference"`` (SciPy Radau, animal by animal), ``"fast"`` (the compiled batch
-    solver, same animals) or ``"tissue"`` (a lung section per animal: :mod:`awaken.tissue`; its
-    run directory also holds ``tissue/`` - images, spatial statistics, a movie, per-agent tables). With ``out``, the run directory is written too: ``tables/*.parquet``,
-    ``figures/overview.png|svg``, ``report.html`` and ``run.json``.
+    solver, same animals) or ``"tissue"`` (a lung section per animal, :mod:`awaken.tissue`). With
+    ``out``, the run directory is written too: ``tables/*.parquet``, ``figures/overview.png|svg``,
+    ``report.html`` and ``run.json``; the tissue adds ``tissue/`` (images, spatial statistics, a
+    movie), ``tables/tissue_agents.parquet`` and, for a run of at least 28 days, ``scorecard.json``
+    (the targets scored on sections).
 
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as tmp:

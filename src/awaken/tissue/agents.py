@@ -59,8 +59,8 @@ K: dict[str, int] = {name: i for i, name in enumerate((
     "cd4_aggregate_death", "cd4_division", "cd4_aggregation", "cd4_aggregation_half", "cd8_virus_death",
     "cd8_virus_division", "cd8_resting_death", "antigen_half", "cd8_tumour_expansion",
     "cd8_tumour_death", "t_speed", "t_bias", "neutrophil_speed", "neutrophil_bias", "aggregate_speed",
-    "daughter_um", "chemotaxis_half", "influx_neutrophil", "influx_cd4", "influx_cd8_virus", "influx_cd8_resting", "influx_dcc",
-    "influx_cd8_tumour",
+    "daughter_um", "chemotaxis_half", "influx_neutrophil", "influx_cd4", "influx_cd8_virus", "influx_cd8_resting",
+    "influx_dcc",    "influx_cd8_tumour",
 ))}
 _P = {f"_K_{name.upper()}": i for name, i in K.items()}
 globals().update(_P)
@@ -187,7 +187,8 @@ def advance(step, seed, k, epithelium, x, y, kind, uid, stat3, n, next_uid, viru
             elif state == PRODUCING:
                 effectors = _window(counts[CD8_VIRUS], vr, vc, nv) * lpw
                 infected = _window(producing, vr, vc, nv) * epi_lpw
-                rate = k[_K_INFECTED_CLEARANCE] + k[_K_CD8_CLEAR_INFECTED] * effectors / (k[_K_CD8_CLEAR_HALF] + infected)
+                rate = k[_K_INFECTED_CLEARANCE] + k[_K_CD8_CLEAR_INFECTED] * effectors / (
+                    k[_K_CD8_CLEAR_HALF] + infected)
                 if _happens(rate, dt, seed, agent, step, _INFECTED_DEATH):
                     epithelium[r, c] = DEAD
             elif state == DEAD:
@@ -217,7 +218,8 @@ def advance(step, seed, k, epithelium, x, y, kind, uid, stat3, n, next_uid, viru
             if kd == DCC_PROLIF:
                 effectors = _window(counts[CD8_TUMOUR], r, c, nv) * lpw
                 lesion_cells = _window(counts[DCC_PROLIF], r, c, nv) * lpw
-                death += k[_K_MECH_KILLING] * k[_K_KILLING_RATE] * suppression * effectors / (lesion_cells + k[_K_KILLING_HALF])
+                death += (k[_K_MECH_KILLING] * k[_K_KILLING_RATE] * suppression * effectors
+                          / (lesion_cells + k[_K_KILLING_HALF]))
             if _happens(death, dt, seed, me, step, _DEATH):
                 kind[i] = -1
                 continue
@@ -279,17 +281,16 @@ def advance(step, seed, k, epithelium, x, y, kind, uid, stat3, n, next_uid, viru
             born_stat3[births] = 0.0
             births += 1
         kd = kind[i]
+        half = k[_K_CHEMOTAXIS_HALF]
         if kd == NEUTROPHIL:
-            x[i], y[i] = _move(x[i], y[i], chemokine, r, c, nv, size, k[_K_NEUTROPHIL_SPEED] * minutes,
-                               k[_K_NEUTROPHIL_BIAS], k[_K_CHEMOTAXIS_HALF], seed, me, step)
+            speed, bias, field = k[_K_NEUTROPHIL_SPEED], k[_K_NEUTROPHIL_BIAS], chemokine
         elif kd == CD8_VIRUS:
-            x[i], y[i] = _move(x[i], y[i], chemokine, r, c, nv, size, k[_K_T_SPEED] * minutes, k[_K_T_BIAS], k[_K_CHEMOTAXIS_HALF], seed, me,
-                               step)
+            speed, bias, field = k[_K_T_SPEED], k[_K_T_BIAS], chemokine
         elif kd == CD4_AGG:
-            x[i], y[i] = _move(x[i], y[i], lesion, r, c, nv, size, k[_K_AGGREGATE_SPEED] * minutes, k[_K_T_BIAS], k[_K_CHEMOTAXIS_HALF], seed,
-                               me, step)
+            speed, bias, field = k[_K_AGGREGATE_SPEED], k[_K_T_BIAS], lesion
         else:
-            x[i], y[i] = _move(x[i], y[i], lesion, r, c, nv, size, k[_K_T_SPEED] * minutes, k[_K_T_BIAS], k[_K_CHEMOTAXIS_HALF], seed, me, step)
+            speed, bias, field = k[_K_T_SPEED], k[_K_T_BIAS], lesion
+        x[i], y[i] = _move(x[i], y[i], field, r, c, nv, size, speed * minutes, bias, half, seed, me, step)
 
     # --- remove the dead (order kept), append daughters, then recruits ---
     alive = 0

@@ -12,9 +12,10 @@ any number of workers.
 
 **Read-outs at the lung's scale** (:mod:`awaken.tissue.section`): cell counts are section counts
 divided by the section's fraction of the lung; DCCs are scaled by ``dcc_initial /
-dcc_per_section``, and so are tumour-reactive CD8 effectors, which home to them; ``dcc_count`` is the three-section read-out (``section_sampling_fraction`` of
-the lung's DCCs, as the lung model); IL-6 and virus are the section's mean field (their units are
-the lung's, see :mod:`awaken.tissue.fields`); the Ki67+ fraction is the DCCs' mean division rate
+dcc_per_section``, and so are tumour-reactive CD8 effectors, which home to them; ``dcc_count`` is
+the three-section read-out (``section_sampling_fraction`` of the lung's DCCs, as the lung model);
+IL-6 and virus are the section's mean field (their units are the lung's, see
+:mod:`awaken.tissue.fields`); the Ki67+ fraction is the DCCs' mean division rate
 over the cycling cell's, as the lung model defines it.
 
 **The lymph node** is not in the section: the delayed antigen signal that makes T cells divide is
@@ -135,7 +136,8 @@ def _kernel_parameters(lung: dict[str, float], geometry: Geometry) -> np.ndarray
         "neutrophil_speed": own["neutrophil_speed_um_per_min"].value,
         "neutrophil_bias": rule("neutrophil", "chemotaxis"),
         "aggregate_speed": own["aggregate_speed_um_per_min"].value,
-        "chemotaxis_half": rule("neutrophil", "chemotaxis", part="half_max"), "daughter_um": own["daughter_distance_um"].value,
+        "chemotaxis_half": rule("neutrophil", "chemotaxis", part="half_max"),
+        "daughter_um": own["daughter_distance_um"].value,
     }
     for name, value in values.items():
         k[K[name]] = value
@@ -262,7 +264,8 @@ def simulate_section(experiment: Experiment, lung: dict[str, float], mouse: int,
             "cd8_t_cells_active": per_kind[agents.CD8_VIRUS] / f + per_kind[agents.CD8_TUMOUR] * dcc_scale,
             "cd8_t_cells_resting": per_kind[agents.CD8_RESTING] / f,
             **{f"section_{name}": int(per_kind[i]) for i, name in enumerate(KINDS)},
-            **{f"section_epithelium_{name}": int(np.count_nonzero(epithelium == i)) for i, name in enumerate(EPITHELIUM)},
+            **{f"section_epithelium_{name}": int(np.count_nonzero(epithelium == i))
+               for i, name in enumerate(EPITHELIUM)},
         })
 
     for step in range(n_steps + 1):
