@@ -48,7 +48,7 @@ from awaken.lung.parameters import draw_individuals, load_parameter_table
 from awaken.runs.execution import Execution
 from awaken.tissue import agents
 from awaken.tissue.agents import EPITHELIUM, KINDS, K
-from awaken.tissue.fields import Field
+from awaken.tissue.fields import Field, Fields
 from awaken.tissue.random_numbers import uniform
 from awaken.tissue.rules import find_rule, load_rules, resolve, section_parameters
 from awaken.tissue.section import Geometry, Schedule, vessel_voxels
@@ -174,7 +174,7 @@ def simulate_section(experiment: Experiment, lung: dict[str, float], mouse: int,
 
     # fields, in the lung's units (mean over the section = the lung model's variable)
     d_cyto = own["cytokine_diffusion_um2_per_min"].value * per_minute
-    fields = {
+    fields = Fields({
         "virus": Field(np.zeros((nv, nv)), vox, own["virus_diffusion_um2_per_min"].value * per_minute,
                        lung["virus_clearance"]),
         "il6": Field(np.full((nv, nv), il6_made * lung["il6_baseline"]), vox, d_cyto, lung["il6_clearance"]),
@@ -184,7 +184,7 @@ def simulate_section(experiment: Experiment, lung: dict[str, float], mouse: int,
         "net_signal": Field(np.full((nv, nv), lung["neutrophil_baseline"]), vox,
                             own["net_signal_diffusion_um2_per_min"].value * per_minute,
                             own["net_signal_decay_per_day"].value),
-    }
+    })
     net_decay = own["net_signal_decay_per_day"].value
     remodel_rate = float(mech.neutrophil_niche) * lung["laminin_remodelling_rate"]
     remodel_hill = find_rule(load_rules(), "voxel", "laminin remodelling").hill_power
@@ -239,7 +239,7 @@ def simulate_section(experiment: Experiment, lung: dict[str, float], mouse: int,
         return Section(day=day, x_um=x[:n].copy(), y_um=y[:n].copy(), kind=kind[:n].copy(), uid=uid[:n].copy(),
                        stat3=stat3[:n].copy(), ki67=_ki67(kind[:n], remodelling[r, c], lung),
                        epithelium=epithelium.copy(),
-                       fields={name: fld.values.copy() for name, fld in fields.items()} if with_fields else
+                       fields={name: fields[name].values.copy() for name in fields.names} if with_fields else
                        {"il6": fields["il6"].values.copy()}, size_um=geometry.size_um)
 
     def record(day: float) -> None:
@@ -339,14 +339,13 @@ def simulate_section(experiment: Experiment, lung: dict[str, float], mouse: int,
 
         # field sources from the voxel counts at the start of the step
         dead = _dead_per_voxel(epithelium, nv)
-        fields["virus"].advance(lung["virus_production"] * producing * lung_per_voxel, dt)
-        fields["il6"].advance(il6_made * ((lung["il6_per_infected_cell"] * producing
-                                           + lung["il6_per_damaged_cell"] * dead) * lung_per_voxel
-                                          + lung["il6_baseline"] * lung["il6_clearance"]), dt)
-        fields["chemokine"].advance(producing + lung["damage_inflammation_weight"] * dead, dt)
-        fields["lesion_chemokine"].advance(
-            (counts[agents.DCC_PROLIF] + counts[agents.DCC_HYBRID]).astype(float), dt)
-        fields["net_signal"].advance(counts[agents.NEUTROPHIL] * lung_per_voxel * net_decay, dt)
+        fields.advance(np.stack([
+            lung["virus_production"] * producing * lung_per_voxel,
+            il6_made * ((lung["il6_per_infected_cell"] * producing + lung["il6_per_damaged_cell"] * dead)
+                        * lung_per_voxel + lung["il6_baseline"] * lung["il6_clearance"]),
+            producing + lung["damage_inflammation_weight"] * dead,
+            (counts[agents.DCC_PROLIF] + counts[agents.DCC_HYBRID]).astype(float),
+            counts[agents.NEUTROPHIL] * lung_per_voxel * net_decay]), dt)
         target, rate = remodelling_target(fields["net_signal"].values)
         remodelling = target + (remodelling - target) * np.exp(-rate * dt)
 

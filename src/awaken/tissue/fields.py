@@ -69,3 +69,43 @@ class Field:
     @property
     def mean(self) -> float:
         return float(self.values.mean())
+
+
+class Fields:
+    """Several fields on one grid advanced together: one batched FFT pair per step for all of them
+    (the same arithmetic as :meth:`Field.advance`, field by field, bit for bit; NumPy's per-call
+    overhead, not the transforms, dominates on a 40 x 40 grid, so batching makes the fields ~4x
+    cheaper). ``fields[name].values`` is the field's current grid."""
+
+    def __init__(self, fields: dict[str, Field]):
+        self.names = tuple(fields)
+        self.values = np.stack([f.values for f in fields.values()])
+        self.rate = np.stack([f.rate for f in fields.values()])
+        self._dt = None
+
+    def __getitem__(self, name: str) -> _View:
+        return _View(self, self.names.index(name))
+
+    def advance(self, sources: np.ndarray, dt_days: float) -> None:
+        """Advance every field by ``dt_days``; ``sources`` (fields x grid) held constant."""
+        if self._dt != dt_days:
+            self._damping = np.exp(-self.rate * dt_days)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self._gain = np.where(self.rate > 0, -np.expm1(-self.rate * dt_days) / self.rate, dt_days)
+            self._dt = dt_days
+        spectrum = np.fft.rfft2(self.values) * self._damping
+        spectrum += np.fft.rfft2(sources) * self._gain
+        self.values = np.maximum(np.fft.irfft2(spectrum, s=self.values.shape[1:]), 0.0)
+
+
+class _View:
+    def __init__(self, fields: Fields, index: int):
+        self._fields, self._index = fields, index
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._fields.values[self._index]
+
+    @property
+    def mean(self) -> float:
+        return float(self._fields.values[self._index].mean())
