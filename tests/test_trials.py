@@ -296,3 +296,11 @@ def test_surveillance_finds_lung_metastases_earlier_and_by_itself_saves_nobody()
     # lead time is not a benefit by itself (ct_lead_time_benefit = 0): no death moves
     pd.testing.assert_series_equal(ct["death_day"], control["death_day"])
     assert ct["ct_scans"].sum() > 0 and ct["ct_false_positives"].sum() > 0
+
+
+def test_the_tissue_engine_refuses_a_drug_course_by_name_before_any_work():
+    from awaken.tissue.engine import run_group_tissue
+    experiment = Experiment(name="x", virus={"kind": "influenza_a_pr8"}, days=5, mice=1, treatments=[
+        {"kind": "drug", "drug": "mr16_1", "dose": 0.5, "route": "ip", "start_day": 0}])
+    with pytest.raises(InputError, match="treatments.0.kind"):
+        run_group_tissue(experiment)

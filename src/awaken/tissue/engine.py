@@ -389,6 +389,11 @@ def run_group_tissue(experiment: Experiment, progress: Callable[[int], None] | N
     if experiment.species != "mouse":
         raise InputError.field("species", "the tissue engine simulates mouse lung sections; choose species: mouse",
                                experiment.species)
+    for i, treatment in enumerate(experiment.treatments):
+        if treatment.kind == "drug":
+            raise InputError.field(f"treatments.{i}.kind", "the tissue engine gives depleting antibodies only; "
+                                   "a drug course runs on the reference and fast engines (--engine fast)",
+                                   treatment.kind)
     execution = Execution(workers=min(workers, experiment.mice) if workers >= 1 else workers, scheduler=scheduler,
                           inline=experiment.mice == 1 if inline is None else inline)
     table = load_parameter_table(experiment.species)
