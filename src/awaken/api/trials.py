@@ -4,8 +4,8 @@ Example
 -------
 >>> import awaken
 >>> result = awaken.run_trial("examples/trials/vaccination.yaml", size=300, inline=True)
->>> sorted(result.survivors["arm"].unique())
-['control', 'vaccination']
+>>> sorted(result.survivors["arm"].unique())  # every arm, and the world where infections do nothing to the cancer
+['control', 'no_causal_effect', 'vaccination']
 """
 
 from __future__ import annotations
