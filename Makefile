@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/pip --disable-pip-version-check --quiet
 
-.PHONY: install demo test test-quick bench-survival bench-cohort bench-trial human-calibration clean
+.PHONY: install demo test test-quick bench-survival bench-cohort bench-tissue bench-trial human-calibration clean
 
 install: $(STAMP)
 
@@ -42,6 +42,11 @@ bench-cohort: install
 # and libRoadRunner on a sample of the same lungs
 bench-trial: install
 	$(BIN)/python benchmarks/trial_scale.py --sizes 100000 1000000 --workers 2
+
+# the tissue engine against PhysiCell's SARS-CoV-2 model (builds it from ../shared/peers/pc4covid19), same
+# domain, same simulated day, 2 cores; then the kernel's cost per agent up to 10^5 agents
+bench-tissue: install
+	$(BIN)/python benchmarks/tissue_vs_physicell.py --minutes 1440 --threads 2
 
 # the joint calibration of the human mechanisms (awaken explain; about 10 minutes on 2 cores): writes
 # runs/explain and ships its posterior sample (src/awaken/calibration/data/human_posterior.csv); the

@@ -49,11 +49,14 @@ def engine_results():
     from awaken.solvers.reference import run_group
 
     experiment = with_overrides(load_experiment("influenza"), days=20, mice=3, seed=4)
+    from awaken.tissue.engine import run_group_tissue
+
     [typical] = run_typical([experiment], [{}], days=20)
-    return {"reference": run_group(experiment), "fast": run_group_fast(experiment), "typical": typical["influenza"]}
+    return {"reference": run_group(experiment), "fast": run_group_fast(experiment), "typical": typical["influenza"],
+            "tissue": run_group_tissue(experiment, inline=True, movie=False)}
 
 
-@pytest.mark.parametrize("engine", ["reference", "fast", "typical"])
+@pytest.mark.parametrize("engine", ["reference", "fast", "typical", "tissue"])
 def test_every_engine_keeps_the_result_contract(engine_results, engine):
     result = check_result(engine_results[engine])
     assert isinstance(result, ExperimentResult)

@@ -118,7 +118,8 @@ def window():
 def test_il6r_blockade_works_best_the_earlier_it_starts(window):
     mr = window[(window["drug"] == "mr16_1") & (window["read_day"] == 28)].sort_values("start_day")
     assert mr["effect"].is_monotonic_increasing, mr
-    assert mr["effect"].iloc[0] < 0.1 < mr["effect"].iloc[-1]  # from 0 dpi it abolishes the awakening; from 9 dpi it does not
+    # from 0 dpi it abolishes the awakening; from 9 dpi it does not
+    assert mr["effect"].iloc[0] < 0.1 < mr["effect"].iloc[-1]
 
 
 def test_window_bands_are_ordered_and_the_ensemble_agrees_on_the_direction(window):
@@ -295,3 +296,11 @@ def test_surveillance_finds_lung_metastases_earlier_and_by_itself_saves_nobody()
     # lead time is not a benefit by itself (ct_lead_time_benefit = 0): no death moves
     pd.testing.assert_series_equal(ct["death_day"], control["death_day"])
     assert ct["ct_scans"].sum() > 0 and ct["ct_false_positives"].sum() > 0
+
+
+def test_the_tissue_engine_refuses_a_drug_course_by_name_before_any_work():
+    from awaken.tissue.engine import run_group_tissue
+    experiment = Experiment(name="x", virus={"kind": "influenza_a_pr8"}, days=5, mice=1, treatments=[
+        {"kind": "drug", "drug": "mr16_1", "dose": 0.5, "route": "ip", "start_day": 0}])
+    with pytest.raises(InputError, match="treatments.0.kind"):
+        run_group_tissue(experiment)

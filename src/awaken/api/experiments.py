@@ -46,7 +46,8 @@ __all__ = ["ENGINES", "format_band", "format_value", "list_experiments", "load_e
 #: Engines that run a virtual experiment: name -> the function ``run(experiment, progress) -> result``
 #: (``module:function``, imported when first used: the command line starts without loading a solver).
 ENGINES: dict[str, str] = {"reference": "awaken.solvers.reference:run_group",
-                           "fast": "awaken.solvers.batch:run_group_fast"}
+                           "fast": "awaken.solvers.batch:run_group_fast",
+                           "tissue": "awaken.tissue.engine:run_group_tissue"}
 
 
 def _engine(name: str) -> Callable[..., GroupResult]:
@@ -63,9 +64,12 @@ def run_experiment(experiment: str | Path | Experiment, days: int | None = None,
     """Run a shipped experiment (by name), an experiment file (by path) or an :class:`Experiment`.
 
     ``days`` (1-3650), ``seed`` and ``mice`` (1-1000) override the experiment's own settings;
-    ``engine`` is ``"reference"`` (SciPy Radau, animal by animal) or ``"fast"`` (the compiled batch
-    solver, same animals). With ``out``, the run directory is written too: ``tables/*.parquet``,
-    ``figures/overview.png|svg``, ``report.html`` and ``run.json``.
+    ``engine`` is ``"reference"`` (SciPy Radau, animal by animal), ``"fast"`` (the compiled batch
+    solver, same animals) or ``"tissue"`` (a lung section per animal, :mod:`awaken.tissue`). With
+    ``out``, the run directory is written too: ``tables/*.parquet``, ``figures/overview.png|svg``,
+    ``report.html`` and ``run.json``; the tissue adds ``tissue/`` (images, spatial statistics, a
+    movie), ``tables/tissue_agents.parquet`` and, for a run of at least 28 days, ``scorecard.json``
+    (the targets scored on sections).
 
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as tmp:
@@ -90,8 +94,19 @@ def run_experiment(experiment: str | Path | Experiment, days: int | None = None,
             from awaken.report.flagship import experiment_figures
 
             figures = experiment_figures(run, result)
+            # An engine's own outputs (the tissue's images, spatial statistics, movie, per-agent tables);
+            # the tissue is new, so a run that reaches the last target day carries the scorecard on the
+            # tissue as well (the targets' experiments, the run's mice and seed, to that day).
+            outputs = getattr(result, "write_outputs", None)
+            scorecard = None
+            if outputs is not None:
+                outputs(run)
+                if chosen.days >= LAST_TARGET_DAY:
+                    scorecard = score_targets(mice=chosen.mice, seed=chosen.seed, days=LAST_TARGET_DAY,
+                                              engine=engine)
             write_experiment_report(run, {chosen.name: result}, figures, title=f"awaken experiment: {chosen.name}",
-                                    intro=chosen.description or chosen.name, tables=list(tables), engine=engine)
+                                    intro=chosen.description or chosen.name, tables=list(tables), engine=engine,
+                                    scorecard=scorecard)
     return result
 
 

@@ -45,7 +45,8 @@ class ReproduceSettings(BaseModel):
                                description="survivors in the report's cohort, simulated with and without the "
                                            "pandemic (0: leave the cohort out)")
     engine: Literal[tuple(ENGINES)] = Field("reference", description="engine of the virtual experiments "  # type: ignore[valid-type]
-                                            "(reference: SciPy Radau; fast: the compiled batch solver)")
+                                            "(reference: SciPy Radau; fast: the compiled batch solver; "
+                                            "tissue: a lung section per mouse)")
 
 
 #: Every command's schema, by the command's subject.

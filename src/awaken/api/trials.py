@@ -4,8 +4,8 @@ Example
 -------
 >>> import awaken
 >>> result = awaken.run_trial("examples/trials/vaccination.yaml", size=300, inline=True)
->>> sorted(result.survivors["arm"].unique())
-['control', 'vaccination']
+>>> sorted(result.survivors["arm"].unique())  # every arm, and the world where infections do nothing to the cancer
+['control', 'no_causal_effect', 'vaccination']
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ def run_trial(trial: str | Path | Trial, *, size: int | None = None, seed: int |
     """Run a trial file (or :class:`Trial`): every participant under every arm and every explanation
     (:mod:`awaken.trials.run`), analysed (:mod:`awaken.trials.outcomes`) with the sample size of a real
     trial (:mod:`awaken.trials.sample_size`); ``window`` (default) adds the mouse window of opportunity
-    (:mod:`awaken.trials.mouse`, 8 mice and 20 ensemble members, about 10 s). ``size`` and ``seed`` override the file's. With ``out``, writes
+    (:mod:`awaken.trials.mouse`, 8 mice and 20 ensemble members, about 10 s). ``size`` and ``seed``
+    override the file's. With ``out``, writes
     ``tables/*.parquet`` (the counterfactual table ``survivors``, ``incidence``, ``effects``, ``harms``,
     ``sample_size``, ``window``), ``figures/*`` (PNG, SVG and the data of each as Parquet),
     ``trial.json``, ``report.html`` and ``run.json``."""

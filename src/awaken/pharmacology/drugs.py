@@ -81,7 +81,8 @@ class Drug(_Strict):
             raise ValueError(f"drug parameters: missing {missing}, unknown {extra}")
         if self.default.route not in self.routes:
             raise ValueError(f"default route {self.default.route} is not one of the drug's routes {self.routes}")
-        if self.dose_unit == "mg/kg" and self.species == "mouse" and self.dose_effect and not self.human_equivalent_factor:
+        mouse_dose_effect = self.species == "mouse" and bool(self.dose_effect)
+        if self.dose_unit == "mg/kg" and mouse_dose_effect and not self.human_equivalent_factor:
             raise ValueError("a mouse dose-effect drug in mg/kg needs human_equivalent_factor")
         return self
 

@@ -4,9 +4,11 @@
 ``bioavailability``), a central and a peripheral compartment; elimination linear plus
 Michaelis-Menten (target-mediated), as the population-PK models of the monoclonal antibodies are
 written (Frey et al. 2010 for tocilizumab). Integrated with the classical fourth-order Runge-Kutta
-method (compiled) on a fixed step of at most a fifth of the drug's fastest time constant and at most
-a quarter day (:func:`pk_step`), person by person; doses are added at the first step at or after
-their time.
+method (compiled) on a fixed step of at most half the drug's fastest time constant and at most a
+quarter day (:func:`pk_step`), person by person; doses are added at the first step at or after
+their time (so a dose acts at most one step late: 3 h for tocilizumab, 1 h for nirmatrelvir; against a
+step of a few minutes the bins' blockade differs by at most 0.005-0.035 after the first bin, on average
+by 0.0004-0.0015).
 
 **PD.** The target's share blocked is ``Emax C^n / (C^n + EC50^n)``; a dose-effect drug (no PK) holds
 ``1 - 10^(-Emax_log10 D / (D + ED50))`` from its first dose to the end of its course. The effect is
@@ -145,17 +147,20 @@ def _integrate(dose_step, amount, into_depot, pk, pd, h, n_steps, edges_step, ou
             p2 += h / 6.0 * (g1 + 2.0 * g2 + 2.0 * g3 + g4)
 
 
-def pk_step(drug: Drug, pk: Mapping[str, np.ndarray] | None = None) -> float:
-    """The integration step for ``drug``: a fifth of its fastest time constant, at most
-    :data:`PK_STEP_DAYS` and dividing a quarter day exactly (so bins align with steps)."""
+def pk_step(drug: Drug, pk: Mapping[str, np.ndarray] | None = None, route: str | None = None) -> float:
+    """The integration step for ``drug``: half its fastest time constant over every person (RK4's local
+    error at that step is below 3e-4 of the change), at most :data:`PK_STEP_DAYS`, and dividing a
+    quarter day exactly (so bins align with steps). The absorption rate counts only for a route through
+    a depot (not ``iv``)."""
     v = pk if pk is not None else {p.name: np.array([p.value]) for p in drug.parameters()}
     v1 = np.asarray(v["central_volume"])
-    fastest = float(np.max(np.concatenate([
-        np.atleast_1d(v["absorption_rate"]), np.atleast_1d(v["clearance"] / v1),
-        np.atleast_1d(v["intercompartmental_clearance"] / v1),
-        np.atleast_1d(v["intercompartmental_clearance"] / np.asarray(v["peripheral_volume"])),
-        np.atleast_1d(v["max_elimination"] / (np.asarray(v["michaelis_constant"]) * v1))])))
-    wanted = min(0.25, 0.2 / fastest) if fastest > 0 else 0.25
+    rates = [np.atleast_1d(v["clearance"] / v1), np.atleast_1d(v["intercompartmental_clearance"] / v1),
+             np.atleast_1d(v["intercompartmental_clearance"] / np.asarray(v["peripheral_volume"])),
+             np.atleast_1d(v["max_elimination"] / (np.asarray(v["michaelis_constant"]) * v1))]
+    if route != "iv":
+        rates.append(np.atleast_1d(v["absorption_rate"]))
+    fastest = float(np.max(np.concatenate(rates)))
+    wanted = min(PK_STEP_DAYS, 0.5 / fastest) if fastest > 0 else PK_STEP_DAYS
     return 0.25 / int(np.ceil(0.25 / wanted - 1e-12))
 
 
@@ -190,7 +195,7 @@ def concentrations(drug: Drug, course: Course, start_days: np.ndarray, days: flo
     """Central concentration (mg/L) of person ``i`` given ``course`` from ``start_days[i]``, on the
     drug's integration grid from 0 to ``days``: ``(times, (n, len(times)))``."""
     start_days = np.asarray(start_days, dtype=float)
-    h = pk_step(drug, pk)
+    h = pk_step(drug, pk, course.route)
     n_steps = int(round(days / h))
     dose_step, amount, into_depot, params, pd = _prepare(drug, course, start_days, pk, weight_kg, h)
     out = np.zeros((start_days.size, n_steps + 1))
@@ -218,7 +223,7 @@ def target_effect(drug: Drug, course: Course, start_days: np.ndarray, edges: np.
         covered = np.clip(np.minimum(hi, off) - np.maximum(lo, on), 0.0, None) / (hi - lo)
         effect = level[:, None] * covered
     else:
-        h = pk_step(drug, v)
+        h = pk_step(drug, v, course.route)
         edges_step = np.round(edges / h).astype(np.int64)
         if np.any(np.abs(edges_step * h - edges) > 1e-9):
             raise ValueError("bin edges must be multiples of a quarter day")

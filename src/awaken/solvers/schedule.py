@@ -27,8 +27,8 @@ from awaken.lung import equations
 from awaken.lung.parameters import load_parameter_table
 from awaken.pharmacology.exposure import drug_controls
 
-__all__ = ["Event", "IndividualEvents", "TREATMENT_CONTROLS", "DRUG_CONTROL_TOLERANCE", "infection_event", "drug_events",
-           "drug_event_table", "schedule", "animal_setup"]
+__all__ = ["Event", "IndividualEvents", "TREATMENT_CONTROLS", "DRUG_CONTROL_TOLERANCE", "infection_event",
+           "drug_events", "drug_event_table", "schedule", "animal_setup"]
 
 #: Which model control each treatment switches on (isotype IgG is a control and switches nothing).
 TREATMENT_CONTROLS: dict[str, str | None] = {

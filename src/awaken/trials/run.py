@@ -16,8 +16,7 @@ follow-up), the harms, and the arm the participant was randomised to in the simu
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
