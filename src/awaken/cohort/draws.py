@@ -6,8 +6,9 @@ a sequential generator shared by a block. Instead each uniform is a hash of its 
 ``seed`` (the run), ``person`` (the person's id), ``stream`` (what the draw is for: age, the
 third candidate infection of the 2021 Delta wave, ...) and ``index``. The hash is the SplitMix64
 finaliser (Steele, Lea & Flood 2014, OOPSLA; the output function of Java's SplittableRandom)
-applied twice over the combined key, which passes the statistical tests its authors report for
-counter inputs; :mod:`tests.test_cohort` checks moments and independence of neighbouring keys.
+applied twice over the combined key (:mod:`awaken.counters`), which passes the statistical tests its authors report for
+counter inputs; :mod:`tests.test_cohort` checks moments and independence of neighbouring keys. The
+hash lives in :mod:`awaken.counters`, shared with the tissue's draws.
 
 Example
 -------
@@ -23,29 +24,19 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from awaken.counters import keyed_uniform
+
 __all__ = ["uniform", "uniforms", "normals", "exponentials", "poisson_counts"]
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+# the cohort's multipliers of (stream, index) in the shared hash (awaken.counters)
 _STREAM = np.uint64(0xD1B54A32D192ED03)
 _INDEX = np.uint64(0x8CB92BA72F3D8DD7)
-_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
-
-
-@numba.njit(cache=True, inline="always")
-def _mix(z):
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
 
 
 @numba.njit(cache=True, inline="always")
 def uniform(seed, person, stream, index):
     """One uniform draw in (0, 1) for the given coordinates (all non-negative integers)."""
-    key = _mix(np.uint64(seed) * _GOLDEN + np.uint64(stream) * _STREAM + np.uint64(index) * _INDEX)
-    z = _mix(key ^ (np.uint64(person) * _GOLDEN + _GOLDEN))
-    return ((z >> np.uint64(11)) + 0.5) * _TO_UNIT
+    return keyed_uniform(seed, person, stream, _STREAM, index, _INDEX)
 
 
 @numba.njit(cache=True)

@@ -4,9 +4,9 @@ A section must come out identical whatever the number of threads or Dask workers
 come from a generator whose state depends on the order in which agents are visited. Each uniform is
 a hash of ``(seed, agent, step, purpose)``: the run's seed, the agent's identity (an epithelial
 cell's index, an immune cell's or a DCC's ``uid``), the time step and what the draw is for
-(:data:`PURPOSES`). The hash is the SplitMix64 finaliser (Steele, Lea & Flood 2014, OOPSLA), the
-same construction as the cohort's draws (:mod:`awaken.cohort.draws`, which a lower layer may not
-import; the constants differ so the two families never coincide).
+(:data:`PURPOSES`). The hash is the one every awaken draw comes from (:mod:`awaken.counters`: the
+SplitMix64 finaliser, Steele, Lea & Flood 2014, OOPSLA), with the tissue's own multipliers, so its
+draws never coincide with the cohort's.
 
 Example
 -------
@@ -20,14 +20,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from awaken.counters import keyed_uniform
+
 __all__ = ["uniform", "poisson", "PURPOSES"]
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+# the tissue's multipliers of (step, purpose) in the shared hash (awaken.counters)
 _STEP = np.uint64(0xC2B2AE3D27D4EB4F)
 _PURPOSE = np.uint64(0x165667B19E3779F9)
-_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 #: What a draw is for: one stream per purpose, so adding a draw for one purpose never shifts another.
 PURPOSES: dict[str, int] = {
@@ -38,18 +37,9 @@ PURPOSES: dict[str, int] = {
 
 
 @numba.njit(cache=True, inline="always")
-def _mix(z):
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-@numba.njit(cache=True, inline="always")
 def uniform(seed, agent, step, purpose):
     """One uniform in (0, 1) for ``(seed, agent, step, purpose)`` (non-negative integers)."""
-    key = _mix(np.uint64(seed) * _GOLDEN + np.uint64(step) * _STEP + np.uint64(purpose) * _PURPOSE)
-    z = _mix(key ^ (np.uint64(agent) * _GOLDEN + _GOLDEN))
-    return ((z >> np.uint64(11)) + 0.5) * _TO_UNIT
+    return keyed_uniform(seed, agent, step, _STEP, purpose, _PURPOSE)
 
 
 @numba.njit(cache=True)
