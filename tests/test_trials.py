@@ -304,3 +304,36 @@ def test_the_tissue_engine_refuses_a_drug_course_by_name_before_any_work():
         {"kind": "drug", "drug": "mr16_1", "dose": 0.5, "route": "ip", "start_day": 0}])
     with pytest.raises(InputError, match="treatments.0.kind"):
         run_group_tissue(experiment)
+
+
+def test_a_trial_nobody_is_eligible_for_is_refused_before_any_work(tmp_path):
+    from awaken.api.trials import run_trial
+    from awaken.trials.design import Trial
+    trial = Trial(name="nobody", size=100, eligibility={"years_since_diagnosis": [29, 30]},  # cohort: from 2000
+                  arms=[{"name": "control"}, {"name": "v", "interventions": [{"kind": "vaccination"}]}])
+    with pytest.raises(InputError, match="eligibility"):
+        run_trial(trial, inline=True, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ValueError, match="subtypes are breast cancer subtypes"):
+        Trial(name="t", eligibility={"cancer_types": ["other"], "subtypes": ["triple_negative"]},
+              arms=[{"name": "control"}, {"name": "v"}])
+
+
+def test_the_window_refuses_unknown_drugs_and_days_by_name():
+    from awaken.api.trials import trial_window
+    with pytest.raises(InputError, match="drugs"):
+        trial_window(drugs=("aspirin",))
+    with pytest.raises(InputError, match="read_days"):
+        trial_window(start_days=(0, 30), read_days=(28,))
+
+
+def test_the_explanations_strengths_are_the_calibration_posteriors_the_cohort_table_states():
+    """The strengths a trial runs under are stated twice: as data (trials/data/explanations.yaml) and in
+    the source of each cohort parameter (the awaken explain posterior); they must not drift apart."""
+    from awaken.cohort.parameters import load_cohort_table
+    from awaken.trials.design import load_explanations
+    sources = {p.name: p.source for p in load_cohort_table().parameters}
+    for name, explanation in load_explanations().items():
+        for parameter, value in explanation["parameters"].items():
+            if value:
+                assert f"{value:g}" in sources[parameter], (name, parameter, value)

@@ -26,7 +26,7 @@ from awaken.pharmacology.drugs import load_drug_table
 from awaken.schemas import load_model, validate
 from awaken.trials.design import Trial
 from awaken.trials.outcomes import TrialOutcomes, trial_outcomes
-from awaken.trials.run import REFERENCE_ARM, simulate_trial
+from awaken.trials.run import REFERENCE_ARM, check_enrolment, simulate_trial
 from awaken.trials.sample_size import SampleSize, sample_size
 
 __all__ = ["load_trial", "run_trial", "trial_window", "drug_table", "TrialResult", "Trial"]
@@ -99,6 +99,7 @@ def run_trial(trial: str | Path | Trial, *, size: int | None = None, seed: int |
     changes = {k: v for k, v in {"size": size, "seed": seed}.items() if v is not None}
     if changes:
         spec = validate({**spec.model_dump(), **changes}, Trial)
+    check_enrolment(spec)
     execution = Execution(workers=workers, scheduler=scheduler, inline=inline)
     run = None if out is None else RunDirectory(
         out, kind="trial", seed=spec.seed, overwrite=overwrite,
@@ -197,6 +198,16 @@ def trial_window(drugs: tuple[str, ...] = ("mr16_1", "oseltamivir", "anti_cd4"),
     ``tables/window.parquet``, ``figures/trial_window.*`` and ``run.json``."""
     from awaken.trials.mouse import window_of_opportunity
 
+    from awaken.trials.mouse import WINDOW_ARMS
+
+    unknown = [d for d in drugs if d not in WINDOW_ARMS]
+    if not drugs or unknown:
+        raise InputError.field("drugs", f"choose from {', '.join(WINDOW_ARMS)}", ", ".join(unknown) or "none")
+    if not start_days or any(not 0 <= d <= 60 for d in start_days):
+        raise InputError.field("start_days", "each must be >= 0 and <= 60 d", list(start_days))
+    if not read_days or any(not 1 <= d <= 365 for d in read_days) or max(start_days) >= max(read_days):
+        raise InputError.field("read_days", "each must be >= 1 and <= 365 d, the last after the last start day",
+                               list(read_days))
     if not 1 <= mice <= 1000:
         raise InputError.field("mice", "must be >= 1 and <= 1000", mice)
     if not 1 <= members <= 200:

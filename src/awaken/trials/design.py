@@ -123,6 +123,12 @@ class Eligibility(_Strict):
                                                      description="time from diagnosis to randomisation")
 
     @model_validator(mode="after")
+    def _subtypes_of_breast_cancer(self) -> Eligibility:
+        if self.subtypes is not None and "breast" not in self.cancer_types:
+            raise ValueError("subtypes are breast cancer subtypes: add breast to cancer_types or drop subtypes")
+        return self
+
+    @model_validator(mode="after")
     def _ordered(self) -> Eligibility:
         for name in ("age", "years_since_diagnosis"):
             lo, hi = getattr(self, name)

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from awaken.calibration.ensemble import load_ensemble
+from awaken.errors import InputError
 from awaken.experiments.catalogue import load_experiment
 from awaken.experiments.protocol import Experiment
 from awaken.lung.parameters import fitted_parameters
@@ -61,7 +62,7 @@ def window_of_opportunity(drugs: Sequence[str] = tuple(WINDOW_ARMS), start_days:
     ``mouse_low``/``mouse_high`` and ``ensemble_low``/``ensemble_high`` (see the module docstring)."""
     unknown = [d for d in drugs if d not in WINDOW_ARMS]
     if unknown:
-        raise ValueError(f"drugs: {', '.join(unknown)} unknown; choose from {', '.join(WINDOW_ARMS)}")
+        raise InputError.field("drugs", f"choose from {', '.join(WINDOW_ARMS)}", ", ".join(unknown))
     days = int(max(read_days)) + 1
     reads = np.asarray(read_days, dtype=float)
 

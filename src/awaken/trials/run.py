@@ -30,13 +30,14 @@ from awaken.cohort.interventions import candidate_uniforms, scan_counts
 from awaken.cohort.parameters import MECHANISM_SWITCHES, SUBTYPES, CohortScenario, day_number
 from awaken.cohort.people import OTHER, draw_people
 from awaken.cohort.simulate import finish_block, prepare_block
+from awaken.errors import InputError
 from awaken.pharmacology.drugs import Course, load_drug_table
 from awaken.pharmacology.exposure import bin_edges, target_effect
 from awaken.runs.execution import Execution
 from awaken.trials.design import PATHOGEN_NAMES, DrugAtInfection, Surveillance, Trial, Vaccination, \
     load_trial_parameters
 
-__all__ = ["COLUMNS", "REFERENCE_ARM", "CAUSAL_MECHANISMS", "screen", "policy_for", "simulate_block", "simulate_trial",
+__all__ = ["COLUMNS", "REFERENCE_ARM", "CAUSAL_MECHANISMS", "eligible", "check_enrolment", "screen", "policy_for", "simulate_block", "simulate_trial",
            "trial_values"]
 
 #: The rows of the counterfactual table for the world where infections do nothing to the cancer (every
@@ -59,30 +60,47 @@ def trial_values(trial: Trial) -> dict[str, float]:
     return {**{k: p.value for k, p in load_trial_parameters().items()}, **trial.parameters}
 
 
+def eligible(trial: Trial, scenario: CohortScenario, persons: np.ndarray) -> np.ndarray:
+    """Which of ``persons`` the eligibility rules admit by who they are (see :func:`screen`)."""
+    rule = trial.eligibility
+    day = float(day_number(trial.randomisation))
+    people = draw_people(scenario, trial.seed, persons)
+    breast = people.cancer_type != OTHER
+    ok = np.isin(np.where(breast, "breast", "other"), rule.cancer_types)
+    if rule.subtypes is not None:
+        ok &= breast & np.isin(people.subtype, [SUBTYPES.index(s) for s in rule.subtypes])
+    age = people.age_at(day)
+    years = (day - people.diagnosis_day) / 365.25
+    ok &= (age >= rule.age[0]) & (age < rule.age[1]) & (years >= rule.years_since_diagnosis[0]) \
+        & (years < rule.years_since_diagnosis[1]) & (people.entry_day <= day)
+    return ok
+
+
+def check_enrolment(trial: Trial) -> None:
+    """Refuse, before any work, a trial whose eligibility admits almost nobody (none of the cohort's first
+    :data:`_SCREEN_CHUNK` members)."""
+    if not eligible(trial, trial.scenario(), np.arange(_SCREEN_CHUNK, dtype=np.int64)).any():
+        raise InputError.field("eligibility", f"admits none of the cohort's first {_SCREEN_CHUNK:,} survivors "
+                               "(their cancer, subtype, age, years since diagnosis or follow-up at randomisation); "
+                               "widen the rules or move the randomisation")
+
+
 def screen(trial: Trial, scenario: CohortScenario) -> np.ndarray:
     """Person ids of the first ``trial.size`` cohort members eligible at randomisation by who they are
     (cancer, subtype, age, years since diagnosis, in follow-up by then); whether they are alive and free
     of metastasis at randomisation is checked after simulation (:func:`simulate_block`)."""
-    rule = trial.eligibility
-    day = float(day_number(trial.randomisation))
     found: list[np.ndarray] = []
     count = 0
     first = 0
     while count < trial.size:
-        people = draw_people(scenario, trial.seed, np.arange(first, first + _SCREEN_CHUNK, dtype=np.int64))
-        breast = people.cancer_type != OTHER
-        ok = np.isin(np.where(breast, "breast", "other"), rule.cancer_types)
-        if rule.subtypes is not None:
-            ok &= breast & np.isin(people.subtype, [SUBTYPES.index(s) for s in rule.subtypes])
-        age = people.age_at(day)
-        years = (day - people.diagnosis_day) / 365.25
-        ok &= (age >= rule.age[0]) & (age < rule.age[1]) & (years >= rule.years_since_diagnosis[0]) \
-            & (years < rule.years_since_diagnosis[1]) & (people.entry_day <= day)
-        found.append(people.person_id[ok])
+        persons = np.arange(first, first + _SCREEN_CHUNK, dtype=np.int64)
+        ok = eligible(trial, scenario, persons)
+        found.append(persons[ok])
         count += int(ok.sum())
         first += _SCREEN_CHUNK
         if first > 200 * max(trial.size, 10_000):
-            raise ValueError("eligibility: almost nobody in the cohort is eligible (widen the rules)")
+            raise InputError.field("eligibility", f"admits fewer than {trial.size:,} of the cohort's first "
+                                   f"{first:,} survivors; widen the rules or ask for fewer (size)")
     return np.concatenate(found)[:trial.size]
 
 
