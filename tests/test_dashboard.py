@@ -77,6 +77,44 @@ def test_a_cancelled_job_stops_at_its_next_progress_report_and_is_not_cached():
         jobs.close()
 
 
+def test_the_status_line_is_not_left_behind_by_a_job_that_ends_while_the_page_looks_at_it(monkeypatch):
+    """The job runs in another thread and may end between the page describing it and deciding it has
+    ended: the page must then look again, not stop with the last progress line on it for good."""
+    from awaken.dashboard.jobs import Job
+    from awaken.dashboard.pages import JobPanel
+
+    shown = []
+    panel = JobPanel("race", shown.append)
+    job = Job("key", "cohort", status="running")
+    job.factory("analyses", 2, "designs")(1)
+    describe = Job.describe
+
+    def described_then_ended(self):
+        text = describe(self)
+        self._settle("done", result="tables")  # the last design finishes just after the line was written
+        return text
+
+    monkeypatch.setattr(Job, "describe", described_then_ended)
+    panel.job = job
+    panel._poll()
+    assert not shown or ": done" in panel.status.object, panel.status.object
+    panel._poll()
+    assert shown == ["tables"] and "cohort: done" in panel.status.object
+
+
+def test_a_job_ends_once_whichever_of_its_end_and_a_cancel_comes_first():
+    from awaken.dashboard.jobs import Job
+
+    job = Job("key", "work", status="running")
+    assert job._settle("done", result=1) and job.status == "done"
+    job.cancel()  # too late: the result stays
+    assert job.status == "done" and job.result == 1
+    job = Job("key", "work", status="running")
+    job.cancel()
+    assert not job._settle("done", result=1)  # the work ended after the cancel: its result is not kept
+    assert job.status == "cancelled" and job.result is None and job.finished is not None
+
+
 def test_bad_options_exit_2_naming_the_flag(tmp_path):
     from typer.testing import CliRunner
 
@@ -238,7 +276,8 @@ def _run(page, name: str) -> str:
     os.kill(page.server_pid, signal.SIGUSR1)  # the server prints every thread's stack (faulthandler)
     time.sleep(1)
     log = page.server_log.read_text(errors="replace")[-8000:]
-    raise AssertionError(f"{name}: not done in {RUN_SECONDS} s ({_text(status)}); screenshot "
+    raise AssertionError(f"{name}: not done in {RUN_SECONDS} s ({_text(status)}); browser console errors: "
+                         f"{page.errors or 'none'}; screenshot "
                          f"{ARTIFACTS / f'timeout-{name}.png'}; the server's log ends:\n{log}")
 
 

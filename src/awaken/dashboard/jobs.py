@@ -70,6 +70,7 @@ class Job:
     finished: float | None = None
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # one status change at a time
 
     def factory(self, description: str, total: int, unit: str = "items") -> Callable[[int], None]:
         """The API's progress factory (:class:`awaken.runs.progress.ProgressFactory`) for this job."""
@@ -88,10 +89,17 @@ class Job:
             raise Cancelled(self.label)
 
     def cancel(self) -> None:
-        if self.status in ("queued", "running"):
-            self._cancel.set()
-            self.status = "cancelled"
-            self.finished = time.monotonic()
+        self._cancel.set()
+        self._settle("cancelled")
+
+    def _settle(self, status: str, *, result: Any = None, error: str | None = None) -> bool:
+        """End the job as ``status`` unless it has ended already (a cancel and the work's own end may race)."""
+        with self._lock:
+            if not self.active:
+                return False
+            self.result, self.error, self.finished = result, error, time.monotonic()
+            self.status = status  # last: a reader that sees the job ended finds its result
+            return True
 
     @property
     def active(self) -> bool:
@@ -197,23 +205,21 @@ class Jobs:
 
     def _run(self, job: Job, work: Callable[[Job], Any]) -> None:
         try:
-            if job.status == "cancelled":
-                return
-            job.status = "running"
-            job.started = time.monotonic()
-            result = work(job)
-            if job.status == "running":
-                job.result, job.status = result, "done"
+            with job._lock:
+                if job.status != "queued":  # cancelled before it started
+                    return
+                job.status = "running"
+                job.started = time.monotonic()
+            job._settle("done", result=work(job))
         except Cancelled:
-            job.status = "cancelled"
+            job._settle("cancelled")
         except InputError as err:
-            job.error, job.status = str(err), "failed"
+            job._settle("failed", error=str(err))
         except Exception as err:  # shown on the page; the dashboard keeps serving
-            job.error = f"{type(err).__name__}: {err}"
-            job.status = "failed"
+            job._settle("failed", error=f"{type(err).__name__}: {err}")
             traceback.print_exc()
         finally:
-            job.finished = job.finished or time.monotonic()
+            job._settle("failed", error="ended without a result")  # only if nothing above settled it
             if job.status != "done":
                 with self._lock:
                     if self._jobs.get(job.key) is job:

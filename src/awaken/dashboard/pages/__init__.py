@@ -64,9 +64,12 @@ class JobPanel:
         job = self.job
         if job is None:
             return
+        # The job runs in another thread: whether it is still active is read once, before it is described.
+        # Read after, a job ending in between would leave its last progress line on the page for good.
+        active = job.active
         self.progress.value = int(1000 * job.fraction)
         self.status.object = job.describe()
-        if job.active:
+        if active:
             return
         self._stop()
         self.progress.visible = self.cancel.visible = False
