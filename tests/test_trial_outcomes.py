@@ -16,7 +16,8 @@ from trial_synthetic import YEAR, lung_metastasis_risk, synthetic_trial
 from awaken.errors import InputError
 from awaken.report.trial_figures import trial_figures
 from awaken.runs.directory import RunDirectory
-from awaken.trials.outcomes import number_needed_to_treat, trial_outcomes
+from awaken.trials.effect_measures import number_needed_to_treat
+from awaken.trials.outcomes import trial_outcomes
 from awaken.trials.sample_size import (
     participants_for_events,
     sample_size,

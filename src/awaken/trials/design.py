@@ -37,11 +37,13 @@ from awaken.cohort.parameters import SUBTYPES, CohortScenario
 from awaken.lung.parameters import Parameter, check_overrides
 from awaken.pharmacology.drugs import ROUTES, load_drug_table
 from awaken.schemas import Date, Flag, Integer, Real
+from awaken.trials.counterfactuals import ENDPOINTS as COUNTERFACTUAL_ENDPOINTS
 
 __all__ = ["Trial", "Arm", "DrugAtInfection", "Vaccination", "Surveillance", "ENDPOINTS", "load_trial_parameters",
            "load_explanations", "trial_parameter"]
 
-ENDPOINTS = ("lung_metastasis", "cancer_death", "death", "covid_death")
+#: The endpoints a trial may measure (their columns: :data:`awaken.trials.counterfactuals.ENDPOINTS`).
+ENDPOINTS = tuple(COUNTERFACTUAL_ENDPOINTS)
 PATHOGEN_NAMES = ("influenza", "sars_cov_2")
 
 

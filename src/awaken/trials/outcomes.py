@@ -2,7 +2,7 @@
 
 The trial runner simulates every eligible survivor under every arm with common random numbers, so
 its table ``survivors`` (one row per explanation, arm and person; the columns are
-:data:`REQUIRED_COLUMNS`) holds each survivor's counterfactual under each arm. This module reads it
+:data:`~awaken.trials.counterfactuals.REQUIRED_COLUMNS`) holds each survivor's counterfactual under each arm. This module reads it
 two ways, per explanation of the human excess (``explanation``):
 
 - **paired** -- the counterfactual truth of the simulated population: every survivor under every
@@ -18,10 +18,7 @@ two ways, per explanation of the human excess (``explanation``):
   (:class:`awaken.survival.CoxPH`, Efron ties, competing deaths censored, follow-up censored at the
   horizon) of the arm against the control.
 
-The number needed to treat follows Altman (1998, BMJ 317:1309): the endpoints are harms, so an arm
-that lowers the risk has an NNT *to benefit* (NNTB = 1 / absolute risk reduction) and one that
-raises it an NNT *to harm* (NNTH); when the interval of the risk difference crosses 0 the interval of
-the NNT runs from NNTB through infinity to NNTH (both bounds are given, the far ones infinite).
+The number needed to treat follows Altman (1998; :func:`awaken.trials.effect_measures.number_needed_to_treat`).
 The **prevented share of the excess** needs the same survivors without any infection (``reference``):
 (risk under control - risk under the arm) / (risk under control - risk without infection), paired,
 with a delta-method interval; under an explanation whose excess is not caused by infection there is
@@ -29,13 +26,27 @@ no excess to prevent, and the share is not reported (NaN, with a note). Without 
 share is omitted, and a note says so.
 
 Harms are counted on the paired table (every survivor under every arm), per 1,000 survivors of the
-arm and per 1,000 treated, with Wilson intervals for proportions.
+arm and per 1,000 treated, with Wilson intervals for proportions
+(:func:`awaken.trials.effect_measures.harm_table`). The table's columns and its checks are
+:mod:`awaken.trials.counterfactuals`.
 
 Example
 -------
->>> from awaken.trials.outcomes import number_needed_to_treat
->>> number_needed_to_treat(-0.1, -0.15, -0.05)["text"]
-'NNTB 10 (6.7 to 20)'
+Twenty survivors followed for a year: four have a lung metastasis under the control, and the drug
+prevents two of them; half are allocated to each arm.
+
+>>> import numpy as np, pandas as pd
+>>> from awaken.trials.outcomes import trial_outcomes
+>>> harms = ("treated", "doses", "neutropenia", "viral_rebound", "clearance_delay_days", "ct_scans",
+...          "ct_false_positives")
+>>> table = pd.DataFrame([{"explanation": "awakening", "arm": arm, "person_id": p,
+...     "allocated_arm": ("control", "drug")[p % 2], "end_day": 365.0,
+...     "lung_metastasis_day": 200.0 if p < 4 and not (arm == "drug" and p < 2) else np.inf,
+...     "cancer_death_day": np.inf, "covid_death_day": np.inf, "death_day": np.inf, **dict.fromkeys(harms, 0)}
+...     for arm in ("control", "drug") for p in range(20)])
+>>> effects = trial_outcomes(table, "control", 365.0, endpoints=["lung_metastasis"]).effects
+>>> effects.loc[0, ["arm", "control_risk_paired", "risk_paired", "rd_paired", "nnt_paired_text"]].to_dict()
+{'arm': 'drug', 'control_risk_paired': 0.2, 'risk_paired': 0.1, 'rd_paired': -0.1, 'nnt_paired_text': 'NNTB 10 (NNTH 29 to ∞ to NNTB 4.3)'}
 """
 
 from __future__ import annotations
@@ -54,190 +65,10 @@ from awaken.errors import InputError, Problem
 from awaken.runs.files import jsonable
 from awaken.survival import AalenJohansen, ConvergenceWarning, CoxPH, KaplanMeier, SurvivalDataError
 from awaken.survival.kaplan_meier import step_values
+from awaken.trials.counterfactuals import ENDPOINTS, SLACK_DAYS, check_survivors, endpoint_events, had_by
+from awaken.trials.effect_measures import harm_table, number_needed_to_treat
 
-__all__ = [
-    "ENDPOINTS", "HARM_COLUMNS", "REQUIRED_COLUMNS", "TrialOutcomes", "check_survivors", "endpoint_events",
-    "hazard_ratio", "number_needed_to_treat", "trial_outcomes", "trial_risks",
-]
-
-#: Endpoint name -> its column (days from randomisation, ``inf`` if it did not happen).
-ENDPOINTS: dict[str, str] = {
-    "lung_metastasis": "lung_metastasis_day",
-    "cancer_death": "cancer_death_day",
-    "covid_death": "covid_death_day",
-    "death": "death_day",
-}
-#: Harms and exposure, per row.
-HARM_COLUMNS: tuple[str, ...] = ("treated", "doses", "neutropenia", "viral_rebound", "clearance_delay_days",
-                                 "ct_scans", "ct_false_positives")
-#: The columns the analysis reads (covariates such as ``age`` may be there; they are not used).
-REQUIRED_COLUMNS: tuple[str, ...] = ("explanation", "arm", "person_id", "allocated_arm", *ENDPOINTS.values(),
-                                     "end_day", *HARM_COLUMNS)
-_DAY_COLUMNS = (*ENDPOINTS.values(), "end_day")
-#: Days that differ by less than this are the same day (floating-point slack on end_day <= follow-up).
-_SLACK_DAYS = 1e-6
-
-
-# ---------------------------------------------------------------------------- checking the table
-def check_survivors(survivors: pd.DataFrame, control: str, follow_up_days: float,
-                    reference: str | None = None) -> list[str]:
-    """Refuse a table the analysis cannot read, naming the field; return the arms, control first.
-
-    Checked: every column of :data:`REQUIRED_COLUMNS`; ``control`` an arm of every explanation;
-    ``follow_up_days`` a positive number; days not missing, not negative, ``end_day`` finite and not
-    after the follow-up; one row per (explanation, arm, person_id) and every person under every arm
-    of its explanation; one ``allocated_arm`` per person, an arm of the trial (never ``reference``).
-    """
-    if not isinstance(survivors, pd.DataFrame):
-        raise InputError.field("survivors", f"must be a pandas DataFrame, got {type(survivors).__name__}")
-    if isinstance(follow_up_days, bool) or not isinstance(follow_up_days, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(follow_up_days) or follow_up_days <= 0:
-        raise InputError.field("follow_up_days", "must be a positive, finite number of days", follow_up_days)
-    missing = [c for c in REQUIRED_COLUMNS if c not in survivors.columns]
-    if missing:
-        raise InputError([Problem(f"survivors.{c}", "missing column (the trial table needs it)") for c in missing])
-    if survivors.empty:
-        raise InputError.field("survivors", "has no rows")
-    problems: list[Problem] = []
-    for column in (*_DAY_COLUMNS, "clearance_delay_days", "doses", "ct_scans", "ct_false_positives"):
-        try:
-            values = survivors[column].to_numpy(dtype=float)
-        except (TypeError, ValueError):
-            problems.append(Problem(f"survivors.{column}", "must hold numbers"))
-            continue
-        if np.isnan(values).any():
-            problems.append(Problem(f"survivors.{column}", f"is missing in {int(np.isnan(values).sum()):,} rows"))
-        elif (values < 0).any():
-            problems.append(Problem(f"survivors.{column}", f"is negative in {int((values < 0).sum()):,} rows"))
-    if not problems:
-        end = survivors["end_day"].to_numpy(dtype=float)
-        if not np.isfinite(end).all() or (end > follow_up_days + _SLACK_DAYS).any():
-            problems.append(Problem("survivors.end_day", f"must be finite and at most follow_up_days "
-                                    f"({follow_up_days:g}); it is not in {int((~(end <= follow_up_days + _SLACK_DAYS)).sum()):,} rows"))
-        death = survivors["death_day"].to_numpy(dtype=float)
-        early = death < end - _SLACK_DAYS
-        if early.any():
-            problems.append(Problem("survivors.end_day", f"is after death_day in {int(early.sum()):,} rows "
-                                    "(follow-up ends at death)"))
-    if problems:
-        raise InputError(problems)
-
-    arms = _arms(survivors, control, reference)
-    keys = ["explanation", "arm", "person_id"]
-    repeated = survivors.duplicated(keys)
-    if repeated.any():
-        first = survivors.loc[repeated, keys].iloc[0].to_dict()
-        raise InputError.field("survivors.person_id", f"repeats within an (explanation, arm) in "
-                               f"{int(repeated.sum()):,} rows, e.g. {first}")
-    per_person = survivors.groupby(["explanation", "person_id"], sort=False, observed=True)
-    incomplete = per_person["arm"].size() != len(arms) + (reference is not None)
-    if incomplete.any():
-        explanation, person = incomplete.index[incomplete.to_numpy()][0]
-        raise InputError.field("survivors.person_id", f"person {person} of explanation {explanation!r} is not "
-                               f"under every arm ({len(arms) + (reference is not None)} expected); the analysis "
-                               "pairs each survivor's arms")
-    trial_rows = survivors if reference is None else survivors[survivors["arm"] != reference]
-    allocations = trial_rows.groupby(["explanation", "person_id"], sort=False, observed=True)["allocated_arm"]
-    if (allocations.nunique() > 1).any():
-        raise InputError.field("survivors.allocated_arm", "differs between the rows of one person; it is the arm "
-                               "the person was randomised to, the same in every row")
-    unknown = sorted(set(pd.unique(trial_rows["allocated_arm"]).astype(str)) - set(arms))
-    if unknown:
-        raise InputError.field("survivors.allocated_arm", f"names arms the trial does not have: {unknown}; arms: "
-                               f"{arms}")
-    return arms
-
-
-def _arms(survivors: pd.DataFrame, control: str, reference: str | None) -> list[str]:
-    names = [str(a) for a in pd.unique(survivors["arm"])]
-    if not isinstance(control, str) or control not in names:
-        raise InputError.field("control", f"is not an arm of the table; its arms are {names}", control)
-    if reference is not None:
-        if reference not in names:
-            raise InputError.field("reference", f"is not an arm of the table; its arms are {names}", reference)
-        if reference == control:
-            raise InputError.field("reference", "must differ from control (it is the no-infection reference)",
-                                   reference)
-    for explanation, arms in survivors.groupby("explanation", sort=False, observed=True)["arm"]:
-        if control not in set(pd.unique(arms).astype(str)):
-            raise InputError.field("control", f"is not an arm under explanation {explanation!r}", control)
-    names.remove(control)
-    if reference is not None:
-        names.remove(reference)
-    if not names:
-        raise InputError.field("survivors.arm", f"holds only the control arm {control!r}; a trial compares arms")
-    return [control, *names]
-
-
-# ---------------------------------------------------------------------------- events
-def endpoint_events(frame: pd.DataFrame, endpoint: str, horizon_day: float | None = None
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """(time, event code) of ``endpoint`` per row: 1 the endpoint, 2 death from another cause first
-    (competing), 0 censored at ``end_day``; with ``horizon_day`` follow-up is censored there.
-
-    All-cause ``death`` has codes 0/1 only. An endpoint on the day of death counts as the endpoint.
-    """
-    day = frame[ENDPOINTS[endpoint]].to_numpy(dtype=float)
-    death = frame["death_day"].to_numpy(dtype=float)
-    end = frame["end_day"].to_numpy(dtype=float)
-    own = (day <= end + _SLACK_DAYS) & (day <= death)
-    competing = ~own & (death <= end + _SLACK_DAYS) if endpoint != "death" else np.zeros(len(day), dtype=bool)
-    time = np.where(own, day, np.where(competing, death, end))
-    code = np.where(own, 1, np.where(competing, 2, 0))
-    if horizon_day is not None:
-        late = time > horizon_day
-        time = np.where(late, horizon_day, time)
-        code = np.where(late, 0, code)
-    return time, code
-
-
-def _had_by(frame: pd.DataFrame, endpoint: str, horizon_day: float) -> np.ndarray:
-    time, code = endpoint_events(frame, endpoint, horizon_day)
-    return code == 1
-
-
-# ---------------------------------------------------------------------------- number needed to treat
-def number_needed_to_treat(rd: float, lower: float, upper: float) -> dict[str, Any]:
-    """NNT from a risk difference (arm - control) of a harmful endpoint and its interval (Altman 1998).
-
-    Returns ``nnt`` (1 / |RD|, infinite at 0), ``to`` ("benefit", "harm" or "neither"), the interval
-    as ``nntb_lower``/``nntb_upper`` and ``nnth_lower``/``nnth_upper`` (NaN where the interval does not
-    reach that side; the far bound infinite when it crosses 0) and Altman's ``text``.
-
-    >>> number_needed_to_treat(-0.05, -0.12, 0.02)["text"]
-    'NNTB 20 (NNTH 50 to ∞ to NNTB 8.3)'
-    """
-    reduction, low, high = -rd, -upper, -lower  # absolute risk reduction and its interval
-    with np.errstate(divide="ignore"):
-        inv = lambda x: float(np.divide(1.0, abs(x))) if x != 0 else math.inf  # noqa: E731
-    out: dict[str, Any] = {"nnt": inv(reduction),
-                           "to": "benefit" if reduction > 0 else "harm" if reduction < 0 else "neither",
-                           "nntb_lower": math.nan, "nntb_upper": math.nan, "nnth_lower": math.nan,
-                           "nnth_upper": math.nan}
-    if any(map(math.isnan, (rd, lower, upper))):
-        out.update(nnt=math.nan, to="neither", text="not estimable")
-        return out
-    if low > 0:
-        out.update(nntb_lower=inv(high), nntb_upper=inv(low))
-        out["text"] = f"NNTB {_n(out['nnt'])} ({_n(out['nntb_lower'])} to {_n(out['nntb_upper'])})"
-    elif high < 0:
-        out.update(nnth_lower=inv(low), nnth_upper=inv(high))
-        out["text"] = f"NNTH {_n(out['nnt'])} ({_n(out['nnth_lower'])} to {_n(out['nnth_upper'])})"
-    else:
-        out.update(nntb_lower=inv(high), nntb_upper=math.inf, nnth_lower=inv(low), nnth_upper=math.inf)
-        if reduction == 0 and low == 0 and high == 0:
-            out["text"] = "∞ (no difference)"
-        else:
-            head = {"benefit": "NNTB ", "harm": "NNTH ", "neither": ""}[out["to"]]
-            out["text"] = (f"{head}{_n(out['nnt'])} (NNTH {_n(out['nnth_lower'])} to ∞ to NNTB "
-                           f"{_n(out['nntb_lower'])})")
-    return out
-
-
-def _n(value: float) -> str:
-    if math.isinf(value):
-        return "∞"
-    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
+__all__ = ["TrialOutcomes", "hazard_ratio", "trial_outcomes", "trial_risks"]
 
 
 # ---------------------------------------------------------------------------- the result
@@ -320,7 +151,7 @@ def trial_outcomes(survivors: pd.DataFrame, control: str, follow_up_days: float,
     z = float(stats.norm.ppf(1 - alpha / 2))
     notes: list[str] = []
     end = frame["end_day"].to_numpy(dtype=float)
-    censored = end < np.minimum(frame["death_day"].to_numpy(dtype=float), follow_up_days) - _SLACK_DAYS
+    censored = end < np.minimum(frame["death_day"].to_numpy(dtype=float), follow_up_days) - SLACK_DAYS
     if censored.any():
         notes.append(f"{int(censored.sum()):,} rows end follow-up before death and before follow_up_days: the "
                      "paired view counts them free of every endpoint after their end_day")
@@ -343,7 +174,7 @@ def trial_outcomes(survivors: pd.DataFrame, control: str, follow_up_days: float,
             for horizon in horizons:
                 effects.extend(_effects(by_arm, allocated, ref, arms, endpoint, horizon, z, alpha, notes,
                                         explanation))
-        harms.append(_harms(by_arm, z).assign(explanation=explanation))
+        harms.append(harm_table(by_arm, z).assign(explanation=explanation))
 
     incidence_table = pd.concat(incidence, ignore_index=True)[
         ["explanation", "view", "endpoint", "arm", "day", "risk", "lower", "upper", "estimator"]]
@@ -497,11 +328,11 @@ def _effects(by_arm: dict[str, pd.DataFrame], allocated: pd.DataFrame, reference
              arms: Sequence[str], endpoint: str, horizon: float, z: float, alpha: float, notes: list[str],
              explanation: str) -> list[dict[str, Any]]:
     control = arms[0]
-    had = {arm: _had_by(by_arm[arm], endpoint, horizon).astype(float) for arm in arms}
+    had = {arm: had_by(by_arm[arm], endpoint, horizon).astype(float) for arm in arms}
     trial = trial_risks(allocated, endpoint, arms, horizon)
     c_risk, c_var, c_n, c_hits = trial[control]
     out = []
-    ref_had = _had_by(reference, endpoint, horizon).astype(float) if reference is not None else None
+    ref_had = had_by(reference, endpoint, horizon).astype(float) if reference is not None else None
     for arm in arms[1:]:
         label = f"{explanation}, {endpoint}, {arm} vs {control} by day {horizon:g}"
         n = len(had[arm])
@@ -558,56 +389,3 @@ def _prevented(control: np.ndarray, arm: np.ndarray, reference: np.ndarray | Non
         se = math.nan
     out.update(prevented_share=share, prevented_share_lower=share - z * se, prevented_share_upper=share + z * se)
     return out
-
-
-def _harms(by_arm: dict[str, pd.DataFrame], z: float) -> pd.DataFrame:
-    """Harms and exposure per arm on the paired table: per 1,000 survivors and per 1,000 treated."""
-    rows = []
-    for arm, data in by_arm.items():
-        treated = data["treated"].to_numpy(dtype=bool)
-        n = len(data)
-        flags = {
-            "treated": treated,
-            "neutropenia": data["neutropenia"].to_numpy(dtype=bool),
-            "viral_rebound": data["viral_rebound"].to_numpy(dtype=bool),
-            "clearance_delayed": data["clearance_delay_days"].to_numpy(dtype=float) > 0,
-            "ct_false_positive": data["ct_false_positives"].to_numpy(dtype=float) > 0,
-        }
-        flags["any_harm"] = flags["neutropenia"] | flags["viral_rebound"] | flags["ct_false_positive"]
-        for measure, hit in flags.items():
-            denominators = [("survivors", np.ones(n, dtype=bool))]
-            if measure != "treated":
-                denominators.append(("treated", treated))
-            for denominator, among in denominators:
-                k, m = int(hit[among].sum()), int(among.sum())
-                low, high = _wilson(k, m, z)
-                rows.append({"arm": arm, "measure": measure, "denominator": denominator, "n": m, "count": k,
-                             "value": 1000 * k / m if m else math.nan, "lower": 1000 * low, "upper": 1000 * high,
-                             "unit": f"per 1,000 {denominator}"})
-        for measure in ("doses", "ct_scans", "ct_false_positives"):
-            values = data[measure].to_numpy(dtype=float)
-            rows.append(_mean_row(arm, measure, "survivors", values, z, 1000.0, "per 1,000 survivors"))
-        delay = data["clearance_delay_days"].to_numpy(dtype=float)[treated]
-        rows.append(_mean_row(arm, "clearance_delay_days", "treated", delay, z, 1.0, "days (mean among treated)"))
-        rows.append(_mean_row(arm, "doses", "treated", data["doses"].to_numpy(dtype=float)[treated], z, 1.0,
-                              "doses (mean among treated)"))
-    return pd.DataFrame(rows)
-
-
-def _mean_row(arm: str, measure: str, denominator: str, values: np.ndarray, z: float, scale: float, unit: str
-              ) -> dict[str, Any]:
-    m = len(values)
-    mean = float(values.mean()) if m else math.nan
-    se = float(values.std(ddof=1) / math.sqrt(m)) if m > 1 else math.nan
-    return {"arm": arm, "measure": measure, "denominator": denominator, "n": m, "count": float(values.sum()),
-            "value": scale * mean, "lower": scale * (mean - z * se), "upper": scale * (mean + z * se), "unit": unit}
-
-
-def _wilson(k: int, n: int, z: float) -> tuple[float, float]:
-    """Wilson's score interval for a proportion k/n (Wilson 1927)."""
-    if n == 0:
-        return math.nan, math.nan
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)

@@ -8,7 +8,7 @@ decisions (which infections it detects, when a course starts, each person's PK, 
 their own, so a participant's life is the same in every arm until an intervention acts on them, and
 an arm whose interventions change nothing reproduces the control bit for bit.
 
-What a block returns is the **per-survivor counterfactual table** (:data:`COLUMNS`): one row per
+What a block returns is the **per-survivor counterfactual table** (:data:`~awaken.trials.counterfactuals.COLUMNS`): one row per
 (explanation, arm, participant) with the endpoints as days from randomisation (``inf``: not within
 follow-up), the harms, and the arm the participant was randomised to in the simulated real trial
 (``allocated_arm``: 1:1:... by a counter draw). :mod:`awaken.trials.outcomes` analyses it.
@@ -34,10 +34,11 @@ from awaken.errors import InputError
 from awaken.pharmacology.drugs import Course, load_drug_table
 from awaken.pharmacology.exposure import bin_edges, target_effect
 from awaken.runs.execution import Execution
+from awaken.trials.counterfactuals import COLUMNS
 from awaken.trials.design import PATHOGEN_NAMES, DrugAtInfection, Surveillance, Trial, Vaccination, \
     load_trial_parameters
 
-__all__ = ["COLUMNS", "REFERENCE_ARM", "CAUSAL_MECHANISMS", "eligible", "check_enrolment", "screen", "policy_for", "simulate_block", "simulate_trial",
+__all__ = ["REFERENCE_ARM", "CAUSAL_MECHANISMS", "eligible", "check_enrolment", "screen", "policy_for", "simulate_block", "simulate_trial",
            "trial_values"]
 
 #: The rows of the counterfactual table for the world where infections do nothing to the cancer (every
@@ -47,10 +48,6 @@ REFERENCE_ARM = "no_causal_effect"
 #: The explanations' causal mechanisms (awaken.cohort.cancer_course (a)-(c)); (d) is what the record shows.
 CAUSAL_MECHANISMS = ("awakening", "occult_acceleration", "metastatic_acceleration")
 
-COLUMNS = ("explanation", "arm", "person_id", "allocated_arm", "age", "subtype", "years_since_diagnosis",
-           "lung_metastasis_day", "cancer_death_day", "covid_death_day", "death_day", "end_day", "follow_up_days",
-           "infections", "detected_infections", "treated", "doses", "neutropenia", "viral_rebound",
-           "clearance_delay_days", "ct_scans", "ct_false_positives", "lung_metastasis_earlier_days")
 _SCREEN_CHUNK = 200_000
 _IL6_TARGETS = ("il6r_blockade", "il6_neutralisation")
 

@@ -49,7 +49,8 @@ from scipy import stats
 from awaken.errors import InputError
 from awaken.runs.files import jsonable
 from awaken.survival import ConvergenceWarning, CoxPH, SurvivalDataError
-from awaken.trials.outcomes import ENDPOINTS, check_survivors, endpoint_events, hazard_ratio, trial_risks
+from awaken.trials.counterfactuals import ENDPOINTS, check_survivors, endpoint_events
+from awaken.trials.outcomes import hazard_ratio, trial_risks
 
 __all__ = ["SampleSize", "participants_for_events", "sample_size", "schoenfeld_events", "schoenfeld_power"]
 
