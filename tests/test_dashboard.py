@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from awaken.dashboard.jobs import Jobs
 from awaken.dashboard.settings import inside, runs_folder
@@ -113,6 +114,78 @@ def test_a_job_ends_once_whichever_of_its_end_and_a_cancel_comes_first():
     job.cancel()
     assert not job._settle("done", result=1)  # the work ended after the cancel: its result is not kept
     assert job.status == "cancelled" and job.result is None and job.finished is not None
+
+
+def test_every_field_of_every_form_can_be_edited_and_comes_back_as_it_was_loaded():
+    """No field is silently left out of a form: lists of choices, of names, and what has no widget of its
+    own (treatments of several kinds, the trial's cohort keys) are editable, and load -> data is the identity."""
+    from awaken.api.experiments import load_experiment
+    from awaken.api.settings import SCHEMAS
+    from awaken.api.trials import Trial, load_trial
+    from awaken.cohort.parameters import CohortScenario
+    from awaken.dashboard.forms import SchemaForm
+    from awaken.dashboard.pages.trials import KEPT, trial_files
+
+    examples = trial_files(Path("."))
+    cases = [(SCHEMAS["experiment"], ("parameters",), (), load_experiment("anti_cd4_influenza")),
+             (CohortScenario, ("parameters",), (), CohortScenario()),
+             (Trial, KEPT, ("parameters",), load_trial(examples["il6r_blockade (example)"]))]
+    for model, skip, as_yaml, loaded in cases:
+        form = SchemaForm(model, skip=skip, as_yaml=as_yaml)
+        shown = {path[0] for path in form.widgets}
+        assert shown == set(model.model_fields) - set(skip), (model.__name__, set(model.model_fields) - shown)
+        data = loaded.model_dump(mode="json")
+        form.load(data)
+        assert model.model_validate(form.data()) == loaded, model.__name__
+    trial = SchemaForm(Trial, skip=KEPT, as_yaml=("parameters",))
+    assert type(trial.widgets[("endpoints",)]).__name__ == "MultiChoice"
+    assert trial.widgets[("explanations",)].names and trial.widgets[("cohort",)].yaml
+    lung = SchemaForm(SCHEMAS["experiment"], skip=("parameters",))
+    lung.load(load_experiment("anti_cd4_influenza").model_dump(mode="json"))
+    assert "anti_cd4" in lung.widgets[("treatments",)].value  # the treatments, as YAML
+
+
+def test_a_form_refuses_text_that_is_not_yaml_and_an_emptied_optional_list_is_the_default():
+    from awaken.api.trials import Trial, load_trial
+    from awaken.dashboard.forms import SchemaForm, check
+    from awaken.dashboard.pages.trials import KEPT, trial_files
+
+    loaded = load_trial(trial_files(Path("."))["il6r_blockade (example)"])
+    form = SchemaForm(Trial, skip=KEPT, as_yaml=("parameters",))
+    form.load(loaded.model_dump(mode="json"))
+    form.widgets[("eligibility", "subtypes")].value = []
+    assert form.data()["eligibility"]["subtypes"] is None  # every subtype, as when the file leaves it out
+    form.widgets[("endpoints",)].value = []
+    with pytest.raises(InputError, match="endpoints"):
+        check(form.data(), Trial)
+    form.widgets[("cohort",)].value = "country: [uk"
+    with pytest.raises(InputError, match=r"cohort: is not valid YAML at line 1"):
+        form.data()
+
+
+def test_the_trials_arms_box_and_its_timing_sliders_stay_in_step():
+    from awaken.dashboard.app import Context
+    from awaken.dashboard.pages import trials
+
+    jobs = Jobs(inline=True)
+    try:
+        page = trials.TrialsPage(Context(Path("."), jobs))
+        assert "tocilizumab" in page.arms_yaml.value and len(page._slider_paths) == 2  # il6r_blockade: two drugs
+        _, _, slider = page._slider_paths[0]
+        slider.value = (1.0, 3.5)  # a slider rewrites the box...
+        assert page.trial().arms[1].interventions[0].start_after_symptoms_days == (1.0, 3.5)
+        assert "- 1.0\n" in page.arms_yaml.value and "- 3.5\n" in page.arms_yaml.value
+        arms = page._arms()  # ...and an edited box redraws the sliders: a third arm, sarilumab from day 4
+        arms.append({"name": "sarilumab", "interventions": [{"kind": "drug_at_infection", "drug": "sarilumab",
+                     "dose": 200, "start_after_symptoms_days": [4, 6]}]})
+        page.arms_yaml.value = yaml.safe_dump(arms, sort_keys=False)
+        assert [s.value for _, _, s in page._slider_paths][-1] == (4.0, 6.0)
+        assert page.trial().arms[3].interventions[0].drug == "sarilumab"
+        page.arms_yaml.value = "- {name: control\n"  # not YAML: refused naming the field, before any work
+        with pytest.raises(InputError, match=r"arms: is not valid YAML at line 2"):
+            page.trial()
+    finally:
+        jobs.close()
 
 
 def test_bad_options_exit_2_naming_the_flag(tmp_path):
@@ -304,6 +377,26 @@ def test_a_bad_value_shows_the_field_named_error(dashboard, browser_page):
     mice.press("Enter")
     browser_page.locator(".run-lung button").click()
     _eventually(lambda: "mice = 500: the dashboard runs at most 16" in _text(error))
+    assert browser_page.errors == []
+
+
+def test_a_trials_arms_are_edited_as_yaml_and_a_dose_out_of_range_names_the_range(dashboard, browser_page):
+    _open(browser_page, dashboard, "trials")
+    browser_page.locator(".trial-arms-card .card-header").first.click()
+    box = browser_page.locator(".trial-arms-yaml textarea")
+    box.wait_for(state="visible", timeout=10_000)
+    text = box.input_value()
+    assert "dose: 8.0" in text and "start_after_symptoms_days" in text
+    box.fill(text.replace("dose: 8.0", "dose: 80.0"))
+    box.blur()
+    browser_page.locator(".run-trial button").click()
+    error = browser_page.locator(".error-trial")
+    error.wait_for(state="visible", timeout=10_000)
+    from awaken.pharmacology.drugs import load_drug_table
+
+    low, high = load_drug_table().drug("tocilizumab").dose_range
+    assert f"dose = 80: must be >= {low:g} and <= {high:g} mg/kg for tocilizumab" in _text(error)
+    _shot(browser_page, "trials-arms-error")
     assert browser_page.errors == []
 
 

@@ -108,6 +108,25 @@ def test_an_unknown_drug_or_route_is_refused_by_name():
                                           "start_day": 0}])
 
 
+def test_a_dose_outside_the_doses_a_drug_was_given_at_is_refused_naming_the_range():
+    from awaken.api.trials import drug_table
+    from awaken.trials.design import Trial
+
+    table = load_drug_table()
+    for name, drug in table.drugs.items():
+        low, high = drug.dose_range
+        assert 0 < low <= drug.default.dose <= high and drug.dose_range_source, name
+        row = next(r for r in drug_table(name) if r["block"] == "administration")
+        assert row["range"] == [low, high] and row["unit"] == drug.dose_unit and row["source"]
+    low, high = table.drug("tocilizumab").dose_range
+    arm = {"name": "toc", "interventions": [{"kind": "drug_at_infection", "drug": "tocilizumab", "dose": high * 10}]}
+    with pytest.raises(ValueError, match=rf"dose = {high * 10:g}: must be >= {low:g} and <= {high:g} mg/kg"):
+        Trial(name="t", arms=[{"name": "control"}, arm])
+    low, high = table.drug("mr16_1").dose_range
+    with pytest.raises(ValueError, match=rf"dose = {high * 2:g}: must be >= {low:g} and <= {high:g} mg for mr16_1"):
+        Experiment(name="x", treatments=[{"kind": "drug", "drug": "mr16_1", "dose": high * 2, "start_day": 0}])
+
+
 # ---------------------------------------------------------------- the mouse window of opportunity
 @pytest.fixture(scope="module")
 def window():
@@ -134,15 +153,21 @@ def test_window_bands_are_ordered_and_the_ensemble_agrees_on_the_direction(windo
 def paired():
     from awaken.trials.design import Trial
     from awaken.trials.run import simulate_trial
-    trial = Trial(name="paired", size=1500, explanations=["awakening_alone"], seed=3, arms=[
-        {"name": "control"},
-        {"name": "placebo", "interventions": [{"kind": "drug_at_infection", "drug": "tocilizumab", "dose": 1e-9,
-                                                "pathogens": ["sars_cov_2", "influenza"]},
-                                               {"kind": "vaccination", "uptake": 0.0}]},
-        {"name": "tocilizumab", "interventions": [{"kind": "drug_at_infection", "drug": "tocilizumab", "dose": 8,
-                                                    "pathogens": ["sars_cov_2", "influenza"]}]},
-        {"name": "vaccination", "interventions": [{"kind": "vaccination"}]}])
-    return trial, simulate_trial(trial)
+
+    # The placebo goes the whole drug path (detection, PK, each person's own drug events) at a dose far below
+    # any a trial file may ask for: the drug's dose range is widened for this fixture only.
+    tocilizumab = load_drug_table().drug("tocilizumab")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(tocilizumab.__dict__, "dose_range", (1e-9, tocilizumab.dose_range[1]))
+        trial = Trial(name="paired", size=1500, explanations=["awakening_alone"], seed=3, arms=[
+            {"name": "control"},
+            {"name": "placebo", "interventions": [{"kind": "drug_at_infection", "drug": "tocilizumab", "dose": 1e-9,
+                                                    "pathogens": ["sars_cov_2", "influenza"]},
+                                                   {"kind": "vaccination", "uptake": 0.0}]},
+            {"name": "tocilizumab", "interventions": [{"kind": "drug_at_infection", "drug": "tocilizumab", "dose": 8,
+                                                        "pathogens": ["sars_cov_2", "influenza"]}]},
+            {"name": "vaccination", "interventions": [{"kind": "vaccination"}]}])
+        return trial, simulate_trial(trial)  # inline: the blocks validate the trial again in this process
 
 
 ENDPOINT_COLUMNS = ["lung_metastasis_day", "cancer_death_day", "covid_death_day", "death_day", "end_day"]

@@ -43,7 +43,8 @@ def load_trial(path: str | Path) -> Trial:
 
 def drug_table(name: str | None = None) -> list[dict[str, Any]]:
     """Every PK/PD value of every drug (or of ``name``): drug, species, target, block, parameter, value,
-    unit, plausible range, between-person cv and source.
+    unit, plausible range, between-person cv and source; block ``administration`` is the default dose
+    with the doses a course may have (the doses the drug was given at in its sources).
 
     >>> [r["value"] for r in drug_table("tocilizumab") if r["parameter"] == "clearance"]
     [0.3]
@@ -55,6 +56,9 @@ def drug_table(name: str | None = None) -> list[dict[str, Any]]:
     for key, drug in table.drugs.items():
         if name is not None and key != name:
             continue
+        rows.append({"drug": key, "species": drug.species, "target": drug.target, "block": "administration",
+                     "parameter": "dose", "value": drug.default.dose, "unit": drug.dose_unit,
+                     "range": list(drug.dose_range), "cv": 0.0, "source": drug.dose_range_source})
         for block, parameters in (("pk", drug.pk), ("pd", drug.pd), ("dose_effect", drug.dose_effect)):
             rows += [{"drug": key, "species": drug.species, "target": drug.target, "block": block,
                       "parameter": p.name, "value": p.value, "unit": p.unit, "range": list(p.range), "cv": p.cv,

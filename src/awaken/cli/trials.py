@@ -111,7 +111,7 @@ def drugs(ctx: typer.Context,
         rows = drug_table(name)
     if fmt == "json":
         return print_json(rows)
-    console.print(table("drugs: PK and PD (awaken/pharmacology/data/drugs.yaml)",
+    console.print(table("drugs: the doses allowed, PK and PD (awaken/pharmacology/data/drugs.yaml)",
                         ["drug", "parameter", "value", "unit", "range", "cv", "source"],
                         [[r["drug"], r["parameter"], f"{r['value']:g}", r["unit"],
                           f"{r['range'][0]:g} - {r['range'][1]:g}", f"{r['cv']:g}", r["source"]] for r in rows]))

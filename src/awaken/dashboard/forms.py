@@ -2,11 +2,15 @@
 
 The pydantic schemas (:data:`awaken.api.settings.SCHEMAS`, the cohort's scenario) are the one place
 where a field's description, range and unit live; :class:`SchemaForm` walks a schema and makes the
-widget each field calls for (a choice for a ``Literal``, a switch for a flag, a number box for a
-number, a text box of comma-separated numbers for a sequence of them, a fieldset for a nested
-model, a few slots for a list of models, one box per key for a mapping). The form gives back plain data and :func:`check` validates it with
+widget each field calls for: a choice for a ``Literal``, several choices for a list of them, a
+switch for a flag, a number box for a number, a text box of comma-separated numbers or names for a
+sequence of them, a fieldset for a nested model, a few slots for a list of models, one box per key
+for a mapping of numbers. Whatever has no widget of its own (a list of treatments of several kinds,
+a free mapping) is a YAML box holding that field as a scenario file writes it, so every field can be
+edited. The form gives back plain data and :func:`check` validates it with
 :func:`awaken.schemas.validate`, so a bad value is refused with the same field-named message the
-command line and the Python API give (``mice = 0: must be >= 1 and <= 1000 mice``).
+command line and the Python API give (``mice = 0: must be >= 1 and <= 1000 mice``); text that is not
+YAML is refused naming its field before that.
 
 Example
 -------
@@ -24,12 +28,13 @@ import types
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import panel as pn
+import yaml
 from pydantic import BaseModel
 
 from awaken.errors import InputError
 from awaken.schemas import describe_field, validate
 
-__all__ = ["SchemaForm", "check", "error_lines"]
+__all__ = ["SchemaForm", "check", "error_lines", "parse_yaml"]
 
 Path = tuple[Any, ...]
 
@@ -66,9 +71,10 @@ class SchemaForm:
     """Widgets for the fields of ``model`` (see the module); ``skip`` leaves fields to the caller."""
 
     def __init__(self, model: type[BaseModel], *, skip: tuple[str, ...] = (), list_slots: int = 3,
-                 css_prefix: str = "field") -> None:
+                 css_prefix: str = "field", as_yaml: tuple[str, ...] = ()) -> None:
         self.model = model
         self.skip = skip
+        self.as_yaml = as_yaml  # top-level fields shown as a YAML box whatever their type
         self.list_slots = list_slots
         self.css_prefix = css_prefix
         self.widgets: dict[Path, Any] = {}
@@ -88,7 +94,10 @@ class SchemaForm:
             label = name + _range_and_unit(model, name)
             tip = describe_field(model, name)
             here = (*path, name)
-            if _is_model(annotation):
+            if not path and name in self.as_yaml:
+                self.widgets[here] = self._yaml_box(label, tip, here)
+                rows.append(self.widgets[here])
+            elif _is_model(annotation):
                 inner = self._fields(annotation, here)
                 if optional:
                     switch = pn.widgets.Checkbox(label=f"{name}: {info.description or ''}".strip(": "),
@@ -113,7 +122,8 @@ class SchemaForm:
             else:
                 widget = self._widget(annotation, label, tip, here)
                 if widget is None:
-                    continue
+                    widget = self._yaml_box(label, tip, here)
+                widget.optional = optional  # an emptied optional list is None (the schema's default)
                 self.widgets[here] = widget
                 rows.append(widget)
         return pn.Column(*rows, sizing_mode="stretch_width")
@@ -131,11 +141,27 @@ class SchemaForm:
             return pn.widgets.FloatInput(label=label, description=tip, css_classes=css)
         if annotation in (str, dt.date):
             return pn.widgets.TextInput(label=label, description=tip, css_classes=css)
-        if get_origin(annotation) in (tuple, list) and _strip(get_args(annotation)[0])[0] in (int, float):
-            widget = pn.widgets.TextInput(label=f"{label} (comma-separated)", description=tip, css_classes=css)
-            widget.numbers = True  # read back as a list of numbers
-            return widget
+        if get_origin(annotation) in (tuple, list):
+            item = _strip(get_args(annotation)[0])[0]
+            if item in (int, float):
+                widget = pn.widgets.TextInput(label=f"{label} (comma-separated)", description=tip, css_classes=css)
+                widget.numbers = True  # read back as a list of numbers
+                return widget
+            if get_origin(item) is Literal:
+                return pn.widgets.MultiChoice(label=label, options=[str(a) for a in get_args(item)], description=tip,
+                                              css_classes=css)
+            if item is str:
+                widget = pn.widgets.TextInput(label=f"{label} (comma-separated names)", description=tip,
+                                              css_classes=css)
+                widget.names = True  # read back as a list of names
+                return widget
         return None
+
+    def _yaml_box(self, label: str, tip: str, path: Path) -> Any:
+        widget = pn.widgets.TextAreaInput(label=f"{label} (YAML, as in a scenario file)", description=tip,
+                                          css_classes=self._css(path), height=120, sizing_mode="stretch_width")
+        widget.yaml = True  # read back by parsing it
+        return widget
 
     # ------------------------------------------------------------ values
     def load(self, values: dict[str, Any]) -> None:
@@ -155,6 +181,12 @@ class SchemaForm:
                     widget.value = bool(value)
                 elif getattr(widget, "numbers", False):
                     widget.value = ", ".join(f"{v:g}" for v in value or ())
+                elif getattr(widget, "names", False):
+                    widget.value = ", ".join(str(v) for v in value or ())
+                elif getattr(widget, "yaml", False):
+                    widget.value = "" if value is None else yaml.safe_dump(value, sort_keys=False, allow_unicode=True)
+                elif isinstance(widget, pn.widgets.MultiChoice):
+                    widget.value = [str(v) for v in value or ()]
                 elif isinstance(widget, pn.widgets.TextInput):
                     widget.value = "" if value is None else str(value)
                 elif isinstance(widget, pn.widgets.Select):
@@ -174,9 +206,18 @@ class SchemaForm:
                 _set(out, path[:-1], {w.label.split(".", 1)[1]: w.value for w in widget[1:]})
             else:
                 value = widget.value
+                field = ".".join(str(p) for p in path)
                 if getattr(widget, "numbers", False):
-                    value = _numbers(value, ".".join(str(p) for p in path))
+                    value = _numbers(value, field)
+                elif getattr(widget, "names", False):
+                    value = [name.strip() for name in value.split(",") if name.strip()]
+                elif getattr(widget, "yaml", False):
+                    value = parse_yaml(value, field)
+                elif isinstance(widget, pn.widgets.MultiChoice):
+                    value = list(value)
                 elif isinstance(widget, pn.widgets.TextInput) and value == "":
+                    value = None
+                if value == [] and getattr(widget, "optional", False):
                     value = None
                 _set(out, path, value)
         for path in sorted(absent, key=lambda p: [str(x) for x in p], reverse=True):
@@ -194,6 +235,19 @@ def _numbers(text: str, field: str) -> list[float]:
         return [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise InputError.field(field, "give comma-separated numbers, e.g. 0,15,28", text) from None
+
+
+def parse_yaml(text: str, field: str) -> Any:
+    """A YAML box's content (empty: None); text that is not YAML is refused naming ``field``."""
+    if not text or not text.strip():
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or type(err).__name__
+        raise InputError.field(field, f"is not valid YAML{where} ({problem})") from None
 
 
 def _get(data: Any, path: Path) -> Any:

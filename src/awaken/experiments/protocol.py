@@ -93,9 +93,7 @@ class DrugTreatment(_Strict):
         table = load_drug_table()
         if self.drug not in table.drugs:
             raise ValueError(f'drug = "{self.drug}": choose one of {", ".join(table.drugs)}')
-        drug = table.drugs[self.drug]
-        if self.route is not None and self.route not in drug.routes:
-            raise ValueError(f'route = "{self.route}": {self.drug} is given {" or ".join(drug.routes)}')
+        table.drugs[self.drug].check_administration(self.dose, self.route)
         return self
 
     def course(self):

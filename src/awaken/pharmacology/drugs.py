@@ -60,6 +60,10 @@ class Drug(_Strict):
     dose_unit: Literal["mg", "mg/kg"]
     routes: list[Literal[ROUTES]]  # type: ignore[valid-type]
     default: Course
+    #: The doses per administration the drug was given at in its sources (people, or mice for a mouse
+    #: drug), in ``dose_unit``: a course outside them is refused, as its PK and PD were never seen there.
+    dose_range: tuple[float, float]
+    dose_range_source: str
     source: str
     pk: list[Parameter] = Field(default_factory=list)
     pd: list[Parameter] = Field(default_factory=list)
@@ -81,10 +85,24 @@ class Drug(_Strict):
             raise ValueError(f"drug parameters: missing {missing}, unknown {extra}")
         if self.default.route not in self.routes:
             raise ValueError(f"default route {self.default.route} is not one of the drug's routes {self.routes}")
+        low, high = self.dose_range
+        if not 0 < low <= self.default.dose <= high:
+            raise ValueError(f"dose_range {list(self.dose_range)} must be positive and hold the default dose "
+                             f"{self.default.dose:g}")
         mouse_dose_effect = self.species == "mouse" and bool(self.dose_effect)
         if self.dose_unit == "mg/kg" and mouse_dose_effect and not self.human_equivalent_factor:
             raise ValueError("a mouse dose-effect drug in mg/kg needs human_equivalent_factor")
         return self
+
+    def check_administration(self, dose: float, route: str | None) -> None:
+        """Refuse (ValueError, naming the field and what is allowed) a route the drug is not given by or a
+        dose outside :attr:`dose_range`."""
+        if route is not None and route not in self.routes:
+            raise ValueError(f'route = "{route}": {self.name} is given {" or ".join(self.routes)}')
+        low, high = self.dose_range
+        if not low <= dose <= high:
+            raise ValueError(f"dose = {dose:g}: must be >= {low:g} and <= {high:g} {self.dose_unit} for {self.name}, "
+                             f"the doses it was given at in its sources (`awaken trial drugs {self.name}`)")
 
     @property
     def has_pk(self) -> bool:

@@ -72,9 +72,7 @@ class DrugAtInfection(_Strict):
         table = load_drug_table()
         if self.drug not in table.names("human"):
             raise ValueError(f'drug = "{self.drug}": choose one of {", ".join(table.names("human"))}')
-        drug = table.drug(self.drug)
-        if self.route is not None and self.route not in drug.routes:
-            raise ValueError(f'route = "{self.route}": {self.drug} is given {" or ".join(drug.routes)}')
+        table.drug(self.drug).check_administration(self.dose, self.route)
         lo, hi = self.start_after_symptoms_days
         if not 0 <= lo <= hi <= 30:
             raise ValueError(f"start_after_symptoms_days = [{lo:g}, {hi:g}]: need 0 <= first <= second <= 30")

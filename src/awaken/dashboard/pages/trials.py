@@ -3,9 +3,12 @@
 A trial file (``docs/trials.md``) is chosen from the shipped examples (``examples/trials/`` of a
 source checkout) or from ``<runs folder>/trials/*.yaml`` (your own; the dashboard reads nothing
 else). Its scalar settings are a form made from the :class:`~awaken.trials.design.Trial` schema
-(size, seed, follow-up, randomisation, eligibility ranges, design hazard ratios); its arms are shown
-as they are, and every drug given at an infection gets a slider for the timing of its first dose
-after symptoms. **Run** calls :func:`awaken.run_trial` (every participant under every arm, on the
+(size, seed, follow-up, randomisation, eligibility, endpoints, explanations, design hazard ratios,
+the cohort's keys and the trial parameters as YAML). Its arms are a YAML box holding the file's
+``arms`` (every intervention, dose, route, pathogen and timing can be edited there, and arms added),
+and every drug given at an infection gets a slider for the timing of its first dose after symptoms;
+the sliders and the box stay in step (a slider rewrites the box; an edited box redraws the sliders).
+A box that is not YAML, or a value the schema refuses, is shown with its field's name before any work. **Run** calls :func:`awaken.run_trial` (every participant under every arm, on the
 runs layer) in the background and shows the effects by arm (risk differences, hazard ratios, NNT),
 the cumulative incidence of the chosen endpoint by arm under the chosen explanation, and the mouse
 window of opportunity (effect by the day treatment starts). Nothing is shown that the trials API did
@@ -22,9 +25,10 @@ from typing import Any
 
 import pandas as pd
 import panel as pn
+import yaml
 
 from awaken.dashboard import plots
-from awaken.dashboard.forms import SchemaForm, check
+from awaken.dashboard.forms import SchemaForm, check, parse_yaml
 from awaken.dashboard.pages import JobPanel
 from awaken.dashboard.settings import check_cap, inside
 from awaken.errors import InputError
@@ -32,8 +36,8 @@ from awaken.errors import InputError
 __all__ = ["TrialsPage", "available", "UNAVAILABLE", "trial_files"]
 
 UNAVAILABLE = "trials: not available in this version"
-#: The trial form's fields shown as they are in the file (lists of choices, nested arms, cohort keys).
-KEPT = ("arms", "cohort", "parameters")
+#: The trial form's fields the page shows itself: the arms (a YAML box in step with the timing sliders).
+KEPT = ("arms",)
 
 
 def available() -> bool:
@@ -79,8 +83,13 @@ class TrialsPage:
         default = next((k for k in self.files if k.startswith("il6r_blockade")), next(iter(self.files), None))
         self.choice = pn.widgets.Select(label="trial file", options=list(self.files), value=default,
                                         css_classes=["trial-file"])
-        self.form = SchemaForm(self.schema, skip=KEPT, css_prefix="trial")
+        self.form = SchemaForm(self.schema, skip=KEPT, css_prefix="trial", as_yaml=("parameters",))
         self.arms = pn.pane.Markdown("", css_classes=["trial-arms"])
+        self.arms_yaml = pn.widgets.TextAreaInput(
+            label="arms (YAML, as in the trial file; the first arm is the control)", height=220,
+            sizing_mode="stretch_width", css_classes=["trial-arms-yaml"])
+        self.arms_yaml.param.watch(lambda _: self._arms_edited(), "value")
+        self._syncing = False
         self.timing = pn.Column(css_classes=["trial-timing"])
         self.window_switch = pn.widgets.Checkbox(label="mouse window of opportunity (8 mice, 20 ensemble members, "
                                                        "about 10 s)", value=True, css_classes=["trial-window-switch"])
@@ -104,6 +113,8 @@ class TrialsPage:
         self.panel = pn.Row(
             pn.Column(pn.pane.Markdown(f"### Trial\n{caps}"), self.choice, self.arms,
                       pn.pane.Markdown("**Timing of each drug's first dose after symptoms** [d]"), self.timing,
+                      pn.Card(self.arms_yaml, title="Arms and their interventions (edit)", collapsed=True,
+                              css_classes=["trial-arms-card"]),
                       pn.Card(self.form.panel, title="Trial settings (fields with range and unit)", collapsed=False),
                       self.window_switch, self.run_button, self.jobs.panel, width=430),
             pn.Column(self.effects, pn.Row(self.explanation, self.endpoint), self.curves, self.read_day,
@@ -122,29 +133,75 @@ class TrialsPage:
             return
         data = trial.model_dump(mode="json")
         self.form.load(data)
+        self._show_arms(data["arms"])
+        self._write_arms(data["arms"])
+
+    # ------------------------------------------------------------ the arms: a YAML box and timing sliders in step
+    def _write_arms(self, arms: list[dict[str, Any]]) -> None:
+        self._syncing = True
+        try:
+            self.arms_yaml.value = yaml.safe_dump(arms, sort_keys=False, allow_unicode=True)
+        finally:
+            self._syncing = False
+
+    def _arms_edited(self) -> None:
+        if self._syncing:
+            return
+        try:
+            arms = parse_yaml(self.arms_yaml.value, "arms")
+        except InputError:
+            return  # shown, naming the field, when the trial is run
+        if isinstance(arms, list) and all(isinstance(a, dict) for a in arms):
+            self._show_arms(arms)
+
+    def _show_arms(self, arms: list[dict[str, Any]]) -> None:
+        """The arms as a list, and a timing slider for every drug given at an infection."""
         lines = []
         sliders = []
         self._slider_paths = []
-        for i, arm in enumerate(data["arms"]):
-            given = [f"{x['kind']}" + (f" {x['drug']} {x['dose']:g}" if x.get("drug") else "")
-                     for x in arm["interventions"]]
-            lines.append(f"- **{arm['name']}**{' (control)' if i == 0 else ''}: {', '.join(given) or 'usual care'}")
-            for j, x in enumerate(arm["interventions"]):
-                if "start_after_symptoms_days" in x:
-                    lo, hi = x["start_after_symptoms_days"]
-                    slider = pn.widgets.RangeSlider(label=f"{arm['name']}: {x['drug']}", start=0, end=30, step=0.5,
-                                                    value=(lo, hi), css_classes=[f"trial-timing-{arm['name']}"])
+        for i, arm in enumerate(arms):
+            interventions = [x for x in arm.get("interventions") or [] if isinstance(x, dict)]
+            given = [f"{x.get('kind', '?')}" + (f" {x['drug']} {x.get('dose', '')}" if x.get("drug") else "")
+                     for x in interventions]
+            lines.append(f"- **{arm.get('name', '?')}**{' (control)' if i == 0 else ''}: "
+                         f"{', '.join(given) or 'usual care'}")
+            for j, x in enumerate(interventions):
+                timing = x.get("start_after_symptoms_days")
+                if x.get("kind") == "drug_at_infection" and isinstance(timing, list) and len(timing) == 2:
+                    try:
+                        low, high = (min(max(float(v), 0.0), 30.0) for v in timing)
+                    except (TypeError, ValueError):
+                        continue
+                    slider = pn.widgets.RangeSlider(label=f"{arm.get('name')}: {x.get('drug')}", start=0, end=30,
+                                                    step=0.5, value=(low, high),
+                                                    css_classes=[f"trial-timing-{arm.get('name')}"])
+                    slider.param.watch(lambda _: self._timing_moved(), "value")
                     sliders.append(slider)
                     self._slider_paths.append((i, j, slider))
         self.arms.object = "**Arms**\n\n" + "\n".join(lines)
         self.timing.objects = sliders or [pn.pane.Markdown("(no drug given at an infection)")]
 
-    def trial(self) -> Any:
-        """The form's trial (the file's arms with the sliders' timing), checked by the schema and the caps."""
-        data = self.form.data()
-        arms = data["arms"]
+    def _timing_moved(self) -> None:
+        try:
+            arms = self._arms()
+        except InputError:
+            return
+        self._write_arms(arms)
+
+    def _arms(self) -> Any:
+        """The box's arms with the sliders' timing."""
+        arms = parse_yaml(self.arms_yaml.value, "arms")
         for i, j, slider in self._slider_paths:
-            arms[i]["interventions"][j]["start_after_symptoms_days"] = [float(v) for v in slider.value]
+            try:
+                arms[i]["interventions"][j]["start_after_symptoms_days"] = [float(v) for v in slider.value]
+            except (TypeError, IndexError, KeyError):
+                continue  # the box changed under the slider: the box wins
+        return arms
+
+    def trial(self) -> Any:
+        """The form's trial (the arms of the box with the sliders' timing), checked by the schema and the caps."""
+        data = self.form.data()
+        data["arms"] = self._arms()
         trial = check(data, self.schema)
         check_cap("size", trial.size, "trial.size")
         return trial
