@@ -114,6 +114,10 @@ def test_a_job_ends_once_whichever_of_its_end_and_a_cancel_comes_first():
     job.cancel()
     assert not job._settle("done", result=1)  # the work ended after the cancel: its result is not kept
     assert job.status == "cancelled" and job.result is None and job.finished is not None
+    assert not job._done.is_set()  # a running job is done when its work returns
+    queued = Job("key", "work")
+    queued.cancel()  # cancelled in the queue: nobody waits for work that may never run
+    assert queued.wait(0).status == "cancelled" and queued._done.is_set()
 
 
 def test_every_field_of_every_form_can_be_edited_and_comes_back_as_it_was_loaded():
@@ -124,12 +128,13 @@ def test_every_field_of_every_form_can_be_edited_and_comes_back_as_it_was_loaded
     from awaken.api.trials import Trial, load_trial
     from awaken.cohort.parameters import CohortScenario
     from awaken.dashboard.forms import SchemaForm
-    from awaken.dashboard.pages.trials import KEPT, trial_files
+    from awaken.dashboard.pages.trials import AS_YAML, KEPT, trial_files
 
     examples = trial_files(Path("."))
     cases = [(SCHEMAS["experiment"], ("parameters",), (), load_experiment("anti_cd4_influenza")),
+             (SCHEMAS["population"], (), (), SCHEMAS["population"](n=500, seed=1)),
              (CohortScenario, ("parameters",), (), CohortScenario()),
-             (Trial, KEPT, ("parameters",), load_trial(examples["il6r_blockade (example)"]))]
+             (Trial, KEPT, AS_YAML, load_trial(examples["il6r_blockade (example)"]))]
     for model, skip, as_yaml, loaded in cases:
         form = SchemaForm(model, skip=skip, as_yaml=as_yaml)
         shown = {path[0] for path in form.widgets}
@@ -137,21 +142,23 @@ def test_every_field_of_every_form_can_be_edited_and_comes_back_as_it_was_loaded
         data = loaded.model_dump(mode="json")
         form.load(data)
         assert model.model_validate(form.data()) == loaded, model.__name__
-    trial = SchemaForm(Trial, skip=KEPT, as_yaml=("parameters",))
+    trial = SchemaForm(Trial, skip=KEPT, as_yaml=AS_YAML)
     assert type(trial.widgets[("endpoints",)]).__name__ == "MultiChoice"
     assert trial.widgets[("explanations",)].names and trial.widgets[("cohort",)].yaml
     lung = SchemaForm(SCHEMAS["experiment"], skip=("parameters",))
     lung.load(load_experiment("anti_cd4_influenza").model_dump(mode="json"))
     assert "anti_cd4" in lung.widgets[("treatments",)].value  # the treatments, as YAML
+    lung.widgets[("treatments",)].value = ""  # an emptied box is the field's default: no treatments
+    assert lung.data()["treatments"] == []
 
 
 def test_a_form_refuses_text_that_is_not_yaml_and_an_emptied_optional_list_is_the_default():
     from awaken.api.trials import Trial, load_trial
     from awaken.dashboard.forms import SchemaForm, check
-    from awaken.dashboard.pages.trials import KEPT, trial_files
+    from awaken.dashboard.pages.trials import AS_YAML, KEPT, trial_files
 
     loaded = load_trial(trial_files(Path("."))["il6r_blockade (example)"])
-    form = SchemaForm(Trial, skip=KEPT, as_yaml=("parameters",))
+    form = SchemaForm(Trial, skip=KEPT, as_yaml=AS_YAML)
     form.load(loaded.model_dump(mode="json"))
     form.widgets[("eligibility", "subtypes")].value = []
     assert form.data()["eligibility"]["subtypes"] is None  # every subtype, as when the file leaves it out
@@ -159,7 +166,17 @@ def test_a_form_refuses_text_that_is_not_yaml_and_an_emptied_optional_list_is_th
     with pytest.raises(InputError, match="endpoints"):
         check(form.data(), Trial)
     form.widgets[("cohort",)].value = "country: [uk"
-    with pytest.raises(InputError, match=r"cohort: is not valid YAML at line 1"):
+    with pytest.raises(InputError, match=r"cohort: cannot parse: line 1, column 13"):
+        form.data()
+    # read as a scenario file is: duplicate keys refused, 1e1 a number, and 010 not silently octal
+    form.widgets[("cohort",)].value = "country: uk\ncountry: us\n"
+    with pytest.raises(InputError, match="cohort: cannot parse: .*duplicate key"):
+        form.data()
+    form.widgets[("cohort",)].value = ""  # emptied: the default, no cohort keys
+    form.widgets[("parameters",)].value = "detection_window_days: 1e1\n"
+    assert form.data()["parameters"] == {"detection_window_days": 10.0} and form.data()["cohort"] == {}
+    form.widgets[("parameters",)].value = "x: 010\n"
+    with pytest.raises(InputError, match="parameters: cannot parse"):
         form.data()
 
 
@@ -172,17 +189,29 @@ def test_the_trials_arms_box_and_its_timing_sliders_stay_in_step():
         page = trials.TrialsPage(Context(Path("."), jobs))
         assert "tocilizumab" in page.arms_yaml.value and len(page._slider_paths) == 2  # il6r_blockade: two drugs
         _, _, slider = page._slider_paths[0]
-        slider.value = (1.0, 3.5)  # a slider rewrites the box...
+        slider.value = (1.0, 3.5)  # a slider rewrites the box (the trial is read from the box alone)...
+        assert yaml.safe_load(page.arms_yaml.value)[1]["interventions"][0]["start_after_symptoms_days"] == [1.0, 3.5]
         assert page.trial().arms[1].interventions[0].start_after_symptoms_days == (1.0, 3.5)
-        assert "- 1.0\n" in page.arms_yaml.value and "- 3.5\n" in page.arms_yaml.value
-        arms = page._arms()  # ...and an edited box redraws the sliders: a third arm, sarilumab from day 4
-        arms.append({"name": "sarilumab", "interventions": [{"kind": "drug_at_infection", "drug": "sarilumab",
-                     "dose": 200, "start_after_symptoms_days": [4, 6]}]})
+        arms = yaml.safe_load(page.arms_yaml.value)  # ...and an edited box redraws the sliders: a sarilumab arm
+        arms.append({"name": "sarilumab", "interventions": [  # from day 4, after a vaccination in the same arm
+            {"kind": "vaccination"}, {"kind": "drug_at_infection", "drug": "sarilumab", "dose": 200,
+                                      "start_after_symptoms_days": [4, 6]}]})
         page.arms_yaml.value = yaml.safe_dump(arms, sort_keys=False)
-        assert [s.value for _, _, s in page._slider_paths][-1] == (4.0, 6.0)
-        assert page.trial().arms[3].interventions[0].drug == "sarilumab"
+        i, j, slider = page._slider_paths[-1]
+        assert (i, j, slider.value) == (3, 1, (4.0, 6.0))  # numbered as the box lists them
+        slider.value = (5.0, 7.0)
+        written = yaml.safe_load(page.arms_yaml.value)[3]["interventions"]
+        assert written[0] == {"kind": "vaccination"} and written[1]["start_after_symptoms_days"] == [5.0, 7.0]
+        assert page.trial().arms[3].interventions[1].drug == "sarilumab"
+        arms[3]["interventions"][1]["start_after_symptoms_days"] = [0, 40]  # beyond any slider: no slider, and
+        page.arms_yaml.value = yaml.safe_dump(arms, sort_keys=False)       # the schema refuses it by name
+        assert len(page._slider_paths) == 2
+        with pytest.raises(InputError, match=r"start_after_symptoms_days = \[0, 40\]"):
+            page.trial()
+        page.arms_yaml.value = "- {name: control, interventions: 5}\n"  # not a list: no slider, no crash
+        assert page._slider_paths == [] and "usual care" in page.arms.object
         page.arms_yaml.value = "- {name: control\n"  # not YAML: refused naming the field, before any work
-        with pytest.raises(InputError, match=r"arms: is not valid YAML at line 2"):
+        with pytest.raises(InputError, match=r"arms: cannot parse: line 2"):
             page.trial()
     finally:
         jobs.close()

@@ -30,7 +30,7 @@ import yaml
 
 from awaken.errors import InputError
 
-__all__ = ["load_document", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_NODES"]
+__all__ = ["load_document", "parse_yaml_text", "MAX_FILE_BYTES", "MAX_DEPTH", "MAX_NODES"]
 
 #: Largest scenario or settings file read (scenario files are a few hundred bytes).
 MAX_FILE_BYTES = 1_000_000
@@ -168,6 +168,21 @@ def _short(err: Exception) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
+def parse_yaml_text(text: str, where: str) -> Any:
+    """YAML text (a file's content, a form's box) parsed as :func:`load_document` reads a file: size,
+    nesting and alias expansion checked first, duplicate keys and ambiguous numbers refused; any
+    problem is an :class:`InputError` opening with ``where``."""
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise InputError(f"{where}: more than {MAX_FILE_BYTES:,} bytes; scenario files are small")
+    try:
+        _check_yaml_size(text, where)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except (yaml.YAMLError, ValueError, TypeError) as err:
+        raise InputError(f"{where}: cannot parse: {_short(err)}") from None
+    except RecursionError:
+        raise InputError(f"{where}: nested too deeply to read") from None
+
+
 def load_document(path: str | Path) -> dict[str, Any]:
     """Parse a YAML (``.yaml``/``.yml``) or TOML (``.toml``) file into a mapping, defensively."""
     path = Path(path)
@@ -197,17 +212,16 @@ def load_document(path: str | Path) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise InputError(f"{path}: not UTF-8 text (byte {raw[err.start]:#04x} at position {err.start})") from None
-    try:
-        if suffix == ".toml":
+    if suffix == ".toml":
+        try:
             data = tomllib.loads(text)
             _check_nesting(data, str(path))
-        else:
-            _check_yaml_size(text, str(path))
-            data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-    except (yaml.YAMLError, tomllib.TOMLDecodeError, ValueError, TypeError) as err:
-        raise InputError(f"{path}: cannot parse: {_short(err)}") from None
-    except RecursionError:
-        raise InputError(f"{path}: nested too deeply to read") from None
+        except (tomllib.TOMLDecodeError, ValueError, TypeError) as err:
+            raise InputError(f"{path}: cannot parse: {_short(err)}") from None
+        except RecursionError:
+            raise InputError(f"{path}: nested too deeply to read") from None
+    else:
+        data = parse_yaml_text(text, str(path))
     if not isinstance(data, dict):
         raise InputError(f"{path}: must be a mapping of keys to values, not {type(data).__name__}")
     return data

@@ -31,6 +31,7 @@ import panel as pn
 import yaml
 from pydantic import BaseModel
 
+from awaken.documents import parse_yaml_text
 from awaken.errors import InputError
 from awaken.schemas import describe_field, validate
 
@@ -95,7 +96,7 @@ class SchemaForm:
             tip = describe_field(model, name)
             here = (*path, name)
             if not path and name in self.as_yaml:
-                self.widgets[here] = self._yaml_box(label, tip, here)
+                self.widgets[here] = self._yaml_box(label, tip, here, info)
                 rows.append(self.widgets[here])
             elif _is_model(annotation):
                 inner = self._fields(annotation, here)
@@ -122,7 +123,7 @@ class SchemaForm:
             else:
                 widget = self._widget(annotation, label, tip, here)
                 if widget is None:
-                    widget = self._yaml_box(label, tip, here)
+                    widget = self._yaml_box(label, tip, here, info)
                 widget.optional = optional  # an emptied optional list is None (the schema's default)
                 self.widgets[here] = widget
                 rows.append(widget)
@@ -157,10 +158,12 @@ class SchemaForm:
                 return widget
         return None
 
-    def _yaml_box(self, label: str, tip: str, path: Path) -> Any:
-        widget = pn.widgets.TextAreaInput(label=f"{label} (YAML, as in a scenario file)", description=tip,
-                                          css_classes=self._css(path), height=120, sizing_mode="stretch_width")
+    def _yaml_box(self, label: str, tip: str, path: Path, info: Any) -> Any:
+        widget = pn.widgets.TextAreaInput(label=f"{label} (YAML, as in a scenario file; empty: the default)",
+                                          description=tip, css_classes=self._css(path), height=120,
+                                          sizing_mode="stretch_width")
         widget.yaml = True  # read back by parsing it
+        widget.default = None if info.is_required() else info.get_default(call_default_factory=True)
         return widget
 
     # ------------------------------------------------------------ values
@@ -213,6 +216,8 @@ class SchemaForm:
                     value = [name.strip() for name in value.split(",") if name.strip()]
                 elif getattr(widget, "yaml", False):
                     value = parse_yaml(value, field)
+                    if value is None:  # an emptied box: the field's default (no treatments, no overrides)
+                        value = _copy(widget.default)
                 elif isinstance(widget, pn.widgets.MultiChoice):
                     value = list(value)
                 elif isinstance(widget, pn.widgets.TextInput) and value == "":
@@ -238,16 +243,11 @@ def _numbers(text: str, field: str) -> list[float]:
 
 
 def parse_yaml(text: str, field: str) -> Any:
-    """A YAML box's content (empty: None); text that is not YAML is refused naming ``field``."""
+    """A YAML box's content (empty: None), read as a scenario file is (:func:`awaken.documents.parse_yaml_text`:
+    duplicate keys and ambiguous numbers refused, ``1e1`` a number); a problem is refused naming ``field``."""
     if not text or not text.strip():
         return None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or type(err).__name__
-        raise InputError.field(field, f"is not valid YAML{where} ({problem})") from None
+    return parse_yaml_text(text, field)
 
 
 def _get(data: Any, path: Path) -> Any:

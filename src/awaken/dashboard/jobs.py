@@ -97,9 +97,12 @@ class Job:
         with self._lock:
             if not self.active:
                 return False
+            never_started = self.status == "queued"
             self.result, self.error, self.finished = result, error, time.monotonic()
             self.status = status  # last: a reader that sees the job ended finds its result
-            return True
+        if never_started:  # cancelled in the queue: its work may never run (the pool shut down), so it ends here
+            self._done.set()
+        return True
 
     @property
     def active(self) -> bool:

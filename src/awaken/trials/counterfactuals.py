@@ -31,12 +31,13 @@ from awaken.errors import InputError, Problem
 __all__ = ["COLUMNS", "ENDPOINTS", "HARM_COLUMNS", "REQUIRED_COLUMNS", "SLACK_DAYS", "check_survivors",
            "endpoint_events", "had_by"]
 
-#: Endpoint name -> its column (days from randomisation, ``inf`` if it did not happen).
+#: Endpoint name -> its column (days from randomisation, ``inf`` if it did not happen); in this order a
+#: trial measures them when its file does not say (:class:`awaken.trials.design.Trial`, ``endpoints``).
 ENDPOINTS: dict[str, str] = {
     "lung_metastasis": "lung_metastasis_day",
     "cancer_death": "cancer_death_day",
-    "covid_death": "covid_death_day",
     "death": "death_day",
+    "covid_death": "covid_death_day",
 }
 #: Harms and exposure, per row.
 HARM_COLUMNS: tuple[str, ...] = ("treated", "doses", "neutropenia", "viral_rebound", "clearance_delay_days",
@@ -169,5 +170,6 @@ def endpoint_events(frame: pd.DataFrame, endpoint: str, horizon_day: float | Non
 
 
 def had_by(frame: pd.DataFrame, endpoint: str, horizon_day: float) -> np.ndarray:
+    """Whether each row had ``endpoint`` by ``horizon_day`` (before death from another cause and the end of follow-up)."""
     time, code = endpoint_events(frame, endpoint, horizon_day)
     return code == 1

@@ -33,11 +33,13 @@ from awaken.dashboard.pages import JobPanel
 from awaken.dashboard.settings import check_cap, inside
 from awaken.errors import InputError
 
-__all__ = ["TrialsPage", "available", "UNAVAILABLE", "trial_files"]
+__all__ = ["TrialsPage", "available", "UNAVAILABLE", "trial_files", "KEPT", "AS_YAML"]
 
 UNAVAILABLE = "trials: not available in this version"
 #: The trial form's fields the page shows itself: the arms (a YAML box in step with the timing sliders).
 KEPT = ("arms",)
+#: The trial form's fields shown as YAML boxes although they have a widget (a free mapping of overrides).
+AS_YAML = ("parameters",)
 
 
 def available() -> bool:
@@ -83,7 +85,7 @@ class TrialsPage:
         default = next((k for k in self.files if k.startswith("il6r_blockade")), next(iter(self.files), None))
         self.choice = pn.widgets.Select(label="trial file", options=list(self.files), value=default,
                                         css_classes=["trial-file"])
-        self.form = SchemaForm(self.schema, skip=KEPT, css_prefix="trial", as_yaml=("parameters",))
+        self.form = SchemaForm(self.schema, skip=KEPT, css_prefix="trial", as_yaml=AS_YAML)
         self.arms = pn.pane.Markdown("", css_classes=["trial-arms"])
         self.arms_yaml = pn.widgets.TextAreaInput(
             label="arms (YAML, as in the trial file; the first arm is the control)", height=220,
@@ -137,7 +139,9 @@ class TrialsPage:
         self._write_arms(data["arms"])
 
     # ------------------------------------------------------------ the arms: a YAML box and timing sliders in step
-    def _write_arms(self, arms: list[dict[str, Any]]) -> None:
+    # The box is the one source of the arms: a slider writes its timing into the box as it moves, and an
+    # edited box redraws the sliders; the trial is read from the box alone.
+    def _write_arms(self, arms: list[Any]) -> None:
         self._syncing = True
         try:
             self.arms_yaml.value = yaml.safe_dump(arms, sort_keys=False, allow_unicode=True)
@@ -151,57 +155,54 @@ class TrialsPage:
             arms = parse_yaml(self.arms_yaml.value, "arms")
         except InputError:
             return  # shown, naming the field, when the trial is run
-        if isinstance(arms, list) and all(isinstance(a, dict) for a in arms):
+        if isinstance(arms, list):
             self._show_arms(arms)
 
-    def _show_arms(self, arms: list[dict[str, Any]]) -> None:
-        """The arms as a list, and a timing slider for every drug given at an infection."""
+    def _show_arms(self, arms: list[Any]) -> None:
+        """The arms as a list, and a timing slider for every drug given at an infection whose window the
+        slider can show (0-30 days; any other value is left to the schema to refuse when the trial is run)."""
         lines = []
         sliders = []
         self._slider_paths = []
         for i, arm in enumerate(arms):
-            interventions = [x for x in arm.get("interventions") or [] if isinstance(x, dict)]
+            arm = arm if isinstance(arm, dict) else {}
+            interventions = arm.get("interventions")
+            interventions = interventions if isinstance(interventions, list) else []
             given = [f"{x.get('kind', '?')}" + (f" {x['drug']} {x.get('dose', '')}" if x.get("drug") else "")
-                     for x in interventions]
+                     for x in interventions if isinstance(x, dict)]
             lines.append(f"- **{arm.get('name', '?')}**{' (control)' if i == 0 else ''}: "
                          f"{', '.join(given) or 'usual care'}")
-            for j, x in enumerate(interventions):
+            for j, x in enumerate(interventions):  # j numbers the list as written, so the box and slider agree
+                if not isinstance(x, dict) or x.get("kind") != "drug_at_infection":
+                    continue
                 timing = x.get("start_after_symptoms_days")
-                if x.get("kind") == "drug_at_infection" and isinstance(timing, list) and len(timing) == 2:
-                    try:
-                        low, high = (min(max(float(v), 0.0), 30.0) for v in timing)
-                    except (TypeError, ValueError):
-                        continue
-                    slider = pn.widgets.RangeSlider(label=f"{arm.get('name')}: {x.get('drug')}", start=0, end=30,
-                                                    step=0.5, value=(low, high),
-                                                    css_classes=[f"trial-timing-{arm.get('name')}"])
-                    slider.param.watch(lambda _: self._timing_moved(), "value")
-                    sliders.append(slider)
-                    self._slider_paths.append((i, j, slider))
+                if not isinstance(timing, list) or len(timing) != 2:
+                    continue
+                if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in timing) or \
+                        not 0 <= timing[0] <= timing[1] <= 30:
+                    continue
+                slider = pn.widgets.RangeSlider(label=f"{arm.get('name')}: {x.get('drug')}", start=0, end=30,
+                                                step=0.5, value=(float(timing[0]), float(timing[1])),
+                                                css_classes=[f"trial-timing-{arm.get('name')}"])
+                slider.param.watch(lambda event, i=i, j=j: self._timing_moved(i, j, event.new), "value")
+                sliders.append(slider)
+                self._slider_paths.append((i, j, slider))
         self.arms.object = "**Arms**\n\n" + "\n".join(lines)
         self.timing.objects = sliders or [pn.pane.Markdown("(no drug given at an infection)")]
 
-    def _timing_moved(self) -> None:
+    def _timing_moved(self, i: int, j: int, value: tuple[float, float]) -> None:
+        """Write a slider's window into the box (if the box still has that drug where the slider was made)."""
         try:
-            arms = self._arms()
-        except InputError:
-            return
+            arms = parse_yaml(self.arms_yaml.value, "arms")
+            arms[i]["interventions"][j]["start_after_symptoms_days"] = [float(v) for v in value]
+        except (InputError, TypeError, IndexError, KeyError):
+            return  # the box changed under the slider: the box wins
         self._write_arms(arms)
 
-    def _arms(self) -> Any:
-        """The box's arms with the sliders' timing."""
-        arms = parse_yaml(self.arms_yaml.value, "arms")
-        for i, j, slider in self._slider_paths:
-            try:
-                arms[i]["interventions"][j]["start_after_symptoms_days"] = [float(v) for v in slider.value]
-            except (TypeError, IndexError, KeyError):
-                continue  # the box changed under the slider: the box wins
-        return arms
-
     def trial(self) -> Any:
-        """The form's trial (the arms of the box with the sliders' timing), checked by the schema and the caps."""
+        """The form's trial with the arms of the box, checked by the schema and the caps."""
         data = self.form.data()
-        data["arms"] = self._arms()
+        data["arms"] = parse_yaml(self.arms_yaml.value, "arms")
         trial = check(data, self.schema)
         check_cap("size", trial.size, "trial.size")
         return trial
