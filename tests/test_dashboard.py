@@ -357,6 +357,14 @@ def _open(page, dashboard, route: str) -> float:
     return time.monotonic() - started
 
 
+def _refused(page, name: str) -> str:
+    """Click a page's Run with a bad value in its form: the field-named error the page shows instead."""
+    page.locator(f".run-{name} button").click()
+    error = page.locator(f".error-{name}")
+    error.wait_for(state="visible", timeout=10_000)
+    return _text(error)
+
+
 def _run(page, name: str) -> str:
     """Click a page's Run and wait until its job is done (or taken from the cache); the status line."""
     status = page.locator(f".status-{name}")
@@ -397,15 +405,12 @@ def test_a_bad_value_shows_the_field_named_error(dashboard, browser_page):
     mice = browser_page.locator(".lung-mice input")
     mice.fill("0")
     mice.press("Enter")
-    browser_page.locator(".run-lung button").click()
-    error = browser_page.locator(".error-lung")
-    error.wait_for(state="visible", timeout=10_000)
-    assert "mice = 0: must be >= 1 and <= 1000 mice" in _text(error)  # the CLI's and the API's words
+    assert "mice = 0: must be >= 1 and <= 1000 mice" in _refused(browser_page, "lung")  # the CLI's and API's words
     _shot(browser_page, "lung-error")
     mice.fill("500")
     mice.press("Enter")
     browser_page.locator(".run-lung button").click()
-    _eventually(lambda: "mice = 500: the dashboard runs at most 16" in _text(error))
+    _eventually(lambda: "mice = 500: the dashboard runs at most 16" in _text(browser_page.locator(".error-lung")))
     assert browser_page.errors == []
 
 
@@ -418,13 +423,10 @@ def test_a_trials_arms_are_edited_as_yaml_and_a_dose_out_of_range_names_the_rang
     assert "dose: 8.0" in text and "start_after_symptoms_days" in text
     box.fill(text.replace("dose: 8.0", "dose: 80.0"))
     box.blur()
-    browser_page.locator(".run-trial button").click()
-    error = browser_page.locator(".error-trial")
-    error.wait_for(state="visible", timeout=10_000)
     from awaken.pharmacology.drugs import load_drug_table
 
     low, high = load_drug_table().drug("tocilizumab").dose_range
-    assert f"dose = 80: must be >= {low:g} and <= {high:g} mg/kg for tocilizumab" in _text(error)
+    assert f"dose = 80: must be >= {low:g} and <= {high:g} mg/kg for tocilizumab" in _refused(browser_page, "trial")
     _shot(browser_page, "trials-arms-error")
     assert browser_page.errors == []
 
@@ -509,10 +511,7 @@ def test_the_trials_page_runs_a_trial_with_its_outcome_curves_and_window_of_oppo
     size = browser_page.locator(".trial-size input")
     size.fill("50")
     size.press("Enter")
-    browser_page.locator(".run-trial button").click()
-    error = browser_page.locator(".error-trial")
-    error.wait_for(state="visible", timeout=10_000)
-    assert "size = 50: must be >= 100 and <= 10000000 participants" in _text(error)
+    assert "size = 50: must be >= 100 and <= 10000000 participants" in _refused(browser_page, "trial")
     size.fill("300")
     size.press("Enter")
     _run(browser_page, "trial")

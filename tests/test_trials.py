@@ -127,6 +127,16 @@ def test_a_dose_outside_the_doses_a_drug_was_given_at_is_refused_naming_the_rang
         Experiment(name="x", treatments=[{"kind": "drug", "drug": "mr16_1", "dose": high * 2, "start_day": 0}])
 
 
+def test_the_dose_table_in_the_docs_is_the_drug_table():
+    import re
+
+    text = (ROOT / "docs" / "trials.md").read_text(encoding="utf-8")
+    rows = dict((name, (float(low), float(high), unit)) for name, low, high, unit in
+                re.findall(r"^\| `(\w+)` \| ([\d.]+)-([\d.]+) (mg/kg|mg) \|", text, flags=re.M))
+    drugs = load_drug_table().drugs
+    assert rows == {name: (*d.dose_range, d.dose_unit) for name, d in drugs.items()}
+
+
 # ---------------------------------------------------------------- the mouse window of opportunity
 @pytest.fixture(scope="module")
 def window():
